@@ -1,0 +1,659 @@
+//! Ingestion: from root paths (files or folders) to stored entities.
+//!
+//! Two passes. The first walks everything reachable (folders recursively, Location targets and globs) and decides per
+//! file, by a hash of its bytes and of the files it substitutes in, whether it changed. The second removes what
+//! vanished and rewrites only changed files, a batch of files per transaction. A broken file keeps its last good
+//! entities; an entity defined twice is a conflict reported on the second file; a file that disappears removes what it
+//! alone produced.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use store::entities::{self as entity_rows, EntityForm, EntityWrite, RelationRow};
+use store::{DbConnection, Store, StoreError, sources, stats};
+
+use crate::descriptor::{Document, Entity, LocationTarget, Problem, Substituted, Substitutions, read_document};
+use crate::yaml::{self, Limits, Pos, parse_documents, utf8_error_pos};
+
+/// What ingestion may do; all of it is configuration.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Whether `$text`/`$json`/`$yaml` may fetch http(s) URLs.
+    pub allow_remote_substitutions: bool,
+    pub remote_timeout: Duration,
+    pub max_file_bytes: u64,
+    pub yaml_limits: Limits,
+    /// Files written per transaction.
+    pub batch_size: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            allow_remote_substitutions: false,
+            remote_timeout: Duration::from_secs(5),
+            max_file_bytes: 4 * 1024 * 1024,
+            yaml_limits: Limits::default(),
+            batch_size: 200,
+        }
+    }
+}
+
+/// A problem in a named file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    pub path: String,
+    pub problem: Problem,
+}
+
+impl fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.path, self.problem)
+    }
+}
+
+/// What one ingestion did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+    pub files: usize,
+    pub files_unchanged: usize,
+    pub problems: Vec<FileProblem>,
+    pub elapsed: Duration,
+}
+
+impl Report {
+    pub fn error_count(&self) -> usize {
+        self.problems.iter().filter(|p| p.problem.is_error()).count()
+    }
+
+    pub fn changed(&self) -> bool {
+        self.added + self.updated + self.removed > 0
+    }
+}
+
+/// Hears how far ingestion has come (a terminal progress bar, logs).
+pub trait Progress: Sync {
+    fn discovering(&self) {}
+    fn writing(&self, _changed_files: usize) {}
+    fn file_done(&self) {}
+    fn finished(&self) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{path}: {reason}")]
+    Root { path: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<store::QueryError> for IngestError {
+    fn from(e: store::QueryError) -> Self {
+        IngestError::Store(StoreError::Query(e))
+    }
+}
+
+/// A root as given: the canonical path and the folder substitutions must stay inside.
+#[derive(Debug, Clone)]
+struct Root {
+    path: PathBuf,
+    key: String,
+    boundary: PathBuf,
+}
+
+fn roots_of(paths: &[PathBuf]) -> Result<Vec<Root>, IngestError> {
+    paths
+        .iter()
+        .map(|p| {
+            let path = p.canonicalize().map_err(|e| IngestError::Root { path: display(p), reason: e.to_string() })?;
+            let boundary = if path.is_dir() { path.clone() } else { path.parent().unwrap_or(&path).to_path_buf() };
+            Ok(Root { key: path.to_string_lossy().into_owned(), path, boundary })
+        })
+        .collect()
+}
+
+/// The configured locations' keys, as stored with each source.
+pub fn root_keys(paths: &[PathBuf]) -> Result<Vec<String>, IngestError> {
+    Ok(roots_of(paths)?.into_iter().map(|r| r.key).collect())
+}
+
+/// A path as people read it: relative to the working directory when under it.
+pub fn display(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    cwd.as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A file reached by the walk, with what the first pass learned of it.
+struct Reached {
+    path: PathBuf,
+    key: String,
+    root: usize,
+    bytes: Option<Vec<u8>>,
+    hash: String,
+    unchanged: bool,
+    read_problem: Option<Problem>,
+}
+
+/// What reading one file produced.
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub entities: Vec<Entity>,
+    /// Entities whose documents were refused; their last good version is kept.
+    pub refused: Vec<String>,
+    pub problems: Vec<Problem>,
+    pub dependencies: Vec<PathBuf>,
+    pub targets: Vec<LocationTarget>,
+}
+
+impl ParsedFile {
+    fn error_count(&self) -> usize {
+        self.problems.iter().filter(|p| p.is_error()).count()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredTarget {
+    target: String,
+    line: u32,
+    col: u32,
+}
+
+/// Reads one file's documents into entities, with substitutions relative to the file.
+pub fn read_file(path: &Path, text: &str, boundary: &Path, options: &IngestOptions) -> ParsedFile {
+    let mut parsed = ParsedFile::default();
+    let documents = match parse_documents(text, options.yaml_limits) {
+        Ok(docs) => docs,
+        Err(e) => {
+            parsed.problems.push(Problem::error(e.pos, e.message));
+            return parsed;
+        }
+    };
+    let mut subst = FileSubstitutions {
+        dir: path.parent().unwrap_or(boundary).to_path_buf(),
+        boundary: boundary.to_path_buf(),
+        options,
+        dependencies: Vec::new(),
+    };
+    let mut seen = HashSet::new();
+    for doc in &documents {
+        match read_document(doc, &mut subst, &mut parsed.problems) {
+            Document::Entity(entity) => {
+                let key = entity.entity_ref.to_string();
+                if !seen.insert(key.clone()) {
+                    let mut problem = Problem::error(entity.pos, format!("{key} is defined twice in this file"));
+                    problem.entity_ref = Some(key);
+                    parsed.problems.push(problem);
+                    continue;
+                }
+                parsed.targets.extend(entity.targets.iter().cloned());
+                parsed.entities.push(*entity);
+            }
+            Document::Invalid { entity_ref: Some(r) } => parsed.refused.push(r.to_string()),
+            Document::Invalid { entity_ref: None } | Document::Skipped => {}
+        }
+    }
+    parsed.dependencies = subst.dependencies;
+    parsed
+}
+
+struct FileSubstitutions<'o> {
+    dir: PathBuf,
+    boundary: PathBuf,
+    options: &'o IngestOptions,
+    dependencies: Vec<PathBuf>,
+}
+
+impl Substitutions for FileSubstitutions<'_> {
+    fn resolve(&mut self, directive: &str, target: &str) -> Result<Substituted, String> {
+        let text = if target.starts_with("http://") || target.starts_with("https://") {
+            if !self.options.allow_remote_substitutions {
+                return Ok(Substituted::Kept(format!(
+                    "{directive} {target} was not fetched: remote substitutions are off \
+                     (catalog.allow_remote_substitutions)"
+                )));
+            }
+            match fetch(target, self.options) {
+                Ok(text) => text,
+                Err(reason) => return Ok(Substituted::Kept(format!("{directive} {target} was not fetched: {reason}"))),
+            }
+        } else {
+            let relative = target.strip_prefix("file:").unwrap_or(target);
+            let path = self
+                .dir
+                .join(relative)
+                .canonicalize()
+                .map_err(|e| format!("{directive} `{target}` cannot be read: {e}"))?;
+            if !path.starts_with(&self.boundary) {
+                return Err(format!(
+                    "{directive} `{target}` is outside the catalog location {}",
+                    self.boundary.display()
+                ));
+            }
+            let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            if len > self.options.max_file_bytes {
+                return Err(format!("{directive} `{target}` is {len} bytes; the limit is {}", self.options.max_file_bytes));
+            }
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{directive} `{target}` cannot be read: {e}"))?;
+            self.dependencies.push(path);
+            text
+        };
+        match directive {
+            "$json" => serde_json::from_str(&text)
+                .map(Substituted::Value)
+                .map_err(|e| format!("$json `{target}` is not JSON: line {} column {}: {e}", e.line(), e.column())),
+            "$yaml" => {
+                let docs = parse_documents(&text, self.options.yaml_limits)
+                    .map_err(|e| format!("$yaml `{target}` at {}: {}", e.pos, e.message))?;
+                Ok(Substituted::Value(docs.first().map_or(Json::Null, yaml::Node::to_json)))
+            }
+            _ => Ok(Substituted::Value(Json::String(text))),
+        }
+    }
+}
+
+fn fetch(url: &str, options: &IngestOptions) -> Result<String, String> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(options.remote_timeout)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client.get(url).send().and_then(|r| r.error_for_status()).map_err(|e| e.to_string())?;
+    if response.content_length().is_some_and(|len| len > options.max_file_bytes) {
+        return Err(format!("the response is larger than {} bytes", options.max_file_bytes));
+    }
+    response.text().map_err(|e| e.to_string())
+}
+
+fn content_hash(bytes: &[u8], dependencies: &[PathBuf]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(bytes);
+    for dep in dependencies {
+        hasher.update(dep.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        match std::fs::read(dep) {
+            Ok(content) => hasher.update(&content),
+            Err(_) => hasher.update(b"\0missing"),
+        }
+    }
+    hex::encode(hasher.finalize())
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+}
+
+/// The YAML files under a folder, in a stable order, skipping hidden folders.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && is_yaml(e.path()))
+        .map(walkdir::DirEntry::into_path)
+        .collect()
+}
+
+/// Resolves Location targets (relative paths and globs) against the folder of the file that names them.
+fn resolve_targets(file: &Path, targets: &[LocationTarget], problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+    let dir = file.parent().unwrap_or(file);
+    let mut found = Vec::new();
+    for t in targets {
+        let target = t.target.strip_prefix("file:").unwrap_or(&t.target);
+        if target.contains("://") {
+            problems.push(Problem::warning(t.pos, format!("target `{target}` is a URL; only file targets are read")));
+            continue;
+        }
+        let joined = dir.join(target);
+        let pattern = joined.to_string_lossy();
+        if target.contains(['*', '?', '[']) {
+            match glob::glob(&pattern) {
+                Ok(paths) => {
+                    let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+                    matched.sort();
+                    if matched.is_empty() {
+                        problems.push(Problem::warning(t.pos, format!("target `{target}` matches no file")));
+                    }
+                    found.extend(matched.into_iter().filter_map(|p| p.canonicalize().ok()));
+                }
+                Err(e) => problems.push(Problem::error(t.pos, format!("target `{target}` is not a valid glob: {e}"))),
+            }
+        } else {
+            match joined.canonicalize() {
+                Ok(path) if path.is_dir() => found.extend(walk(&path)),
+                Ok(path) => found.push(path),
+                Err(_) => problems.push(Problem::error(t.pos, format!("target `{target}` does not exist"))),
+            }
+        }
+    }
+    found
+}
+
+fn read_bytes(path: &Path, options: &IngestOptions) -> Result<Vec<u8>, Problem> {
+    let start = Pos::new(1, 1);
+    let len = std::fs::metadata(path).map_err(|e| Problem::error(start, format!("cannot read: {e}")))?.len();
+    if len > options.max_file_bytes {
+        return Err(Problem::error(
+            start,
+            format!("the file is {len} bytes; the limit is {} bytes (catalog.max_file_bytes)", options.max_file_bytes),
+        ));
+    }
+    std::fs::read(path).map_err(|e| Problem::error(start, format!("cannot read: {e}")))
+}
+
+fn as_text(bytes: &[u8]) -> Result<&str, Problem> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        Problem::error(utf8_error_pos(bytes, e.valid_up_to()), "the file is not UTF-8 text".to_owned())
+    })
+}
+
+/// The first pass: every file reachable from the roots, and whether it changed since it was stored.
+fn discover(roots: &[Root], stored: &HashMap<String, sources::SourceRow>, options: &IngestOptions) -> Vec<Reached> {
+    let mut queue: VecDeque<(PathBuf, usize)> = VecDeque::new();
+    for (i, root) in roots.iter().enumerate() {
+        if root.path.is_dir() {
+            queue.extend(walk(&root.path).into_iter().map(|p| (p, i)));
+        } else {
+            queue.push_back((root.path.clone(), i));
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut reached = Vec::new();
+    while let Some((path, root)) = queue.pop_front() {
+        let key = path.to_string_lossy().into_owned();
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let mut file =
+            Reached { path, key, root, bytes: None, hash: String::new(), unchanged: false, read_problem: None };
+        match read_bytes(&file.path, options) {
+            Err(problem) => file.read_problem = Some(problem),
+            Ok(bytes) => {
+                let previous = stored.get(&file.key);
+                let deps: Vec<PathBuf> = previous
+                    .and_then(|s| serde_json::from_str::<Vec<PathBuf>>(&s.dependencies).ok())
+                    .unwrap_or_default();
+                file.hash = content_hash(&bytes, &deps);
+                let targets: Vec<LocationTarget> = match previous {
+                    Some(s) if s.content_hash == file.hash && s.error_count == 0 => {
+                        file.unchanged = true;
+                        serde_json::from_str::<Vec<StoredTarget>>(&s.targets)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|t| LocationTarget { target: t.target, pos: Pos::new(t.line, t.col) })
+                            .collect()
+                    }
+                    // Only files that mention a Location can reach others; the rest wait for the second pass.
+                    _ if bytes.windows(8).any(|w| w.eq_ignore_ascii_case(b"location")) => match as_text(&bytes) {
+                        Ok(text) => read_file(&file.path, text, &roots[root].boundary, &first_pass_options(options)).targets,
+                        Err(_) => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                };
+                let mut problems = Vec::new();
+                for target in resolve_targets(&file.path, &targets, &mut problems) {
+                    queue.push_back((target, root));
+                }
+                if problems.iter().any(Problem::is_error) {
+                    file.unchanged = false;
+                }
+                file.bytes = Some(bytes);
+            }
+        }
+        reached.push(file);
+    }
+    reached
+}
+
+/// The first pass only needs Location targets: it never fetches.
+fn first_pass_options(options: &IngestOptions) -> IngestOptions {
+    IngestOptions { allow_remote_substitutions: false, ..options.clone() }
+}
+
+fn parse_reached(file: &Reached, root: &Root, options: &IngestOptions) -> ParsedFile {
+    match (&file.bytes, &file.read_problem) {
+        (_, Some(problem)) => ParsedFile { problems: vec![problem.clone()], ..ParsedFile::default() },
+        (Some(bytes), None) => match as_text(bytes) {
+            Ok(text) => read_file(&file.path, text, &root.boundary, options),
+            Err(problem) => ParsedFile { problems: vec![problem], ..ParsedFile::default() },
+        },
+        (None, None) => ParsedFile::default(),
+    }
+}
+
+/// The stored form of an entity.
+pub fn entity_write(entity: &Entity, source_id: i64, now: chrono::NaiveDateTime) -> EntityWrite {
+    let body = entity.body.to_string();
+    let etag = hex::encode(&Sha256::digest(body.as_bytes())[..10]);
+    let tags = entity.tags();
+    let title = entity.metadata_str("title").map(str::to_owned);
+    let description = entity.metadata_str("description").map(str::to_owned);
+    let spec_type = entity.spec_str("type").map(str::to_owned);
+    let lifecycle = entity.spec_str("lifecycle").map(str::to_owned);
+    let display_name = entity.display_name().to_owned();
+    let search_text = [
+        Some(entity.name()),
+        Some(display_name.as_str()),
+        title.as_deref(),
+        description.as_deref(),
+        spec_type.as_deref(),
+        Some(entity.kind.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(tags.iter().map(String::as_str))
+    .collect::<Vec<_>>()
+    .join(" ")
+    .to_lowercase();
+    EntityWrite {
+        form: EntityForm {
+            entity_ref: entity.entity_ref.to_string(),
+            kind: entity.kind.as_str().to_owned(),
+            namespace: entity.entity_ref.namespace().to_owned(),
+            name: entity.name().to_owned(),
+            title,
+            description,
+            spec_type,
+            lifecycle,
+            owner_ref: entity.owner().map(ToString::to_string),
+            sort_name: entity.name().to_lowercase(),
+            display_name,
+            search_text,
+            body,
+            etag,
+            source_id,
+            updated_at: now,
+        },
+        tags,
+        relations: entity
+            .relations
+            .iter()
+            .map(|r| RelationRow {
+                source_ref: r.source.to_string(),
+                relation_type: r.relation.to_owned(),
+                target_ref: r.target.to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// Reads the roots into the store and reports what changed.
+pub fn ingest(
+    store: &Store,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<Report, IngestError> {
+    let started = Instant::now();
+    let roots = roots_of(paths)?;
+    let keys: Vec<String> = roots.iter().map(|r| r.key.clone()).collect();
+    progress.discovering();
+    let stored: HashMap<String, sources::SourceRow> = {
+        let mut conn = store.conn()?;
+        sources::under_roots(&mut conn, &keys)?.into_iter().map(|s| (s.path.clone(), s)).collect()
+    };
+    let reached = discover(&roots, &stored, options);
+    let mut report = Report { files: reached.len(), ..Report::default() };
+
+    // What vanished goes first, so that an entity moved to another file is not a conflict with its old self.
+    let reached_keys: HashSet<&str> = reached.iter().map(|f| f.key.as_str()).collect();
+    let vanished: Vec<i64> =
+        stored.values().filter(|s| !reached_keys.contains(s.path.as_str())).map(|s| s.id).collect();
+    let unchanged_ids: Vec<i64> = reached.iter().filter(|f| f.unchanged).filter_map(|f| stored.get(&f.key)).map(|s| s.id).collect();
+    report.files_unchanged = unchanged_ids.len();
+    store.transaction::<_, IngestError>(|conn| {
+        report.removed += usize::try_from(entity_rows::count_by_source(conn, &vanished)?).unwrap_or(0);
+        sources::delete(conn, &vanished)?;
+        report.unchanged += usize::try_from(entity_rows::count_by_source(conn, &unchanged_ids)?).unwrap_or(0);
+        Ok(())
+    })?;
+
+    let changed: Vec<&Reached> = reached.iter().filter(|f| !f.unchanged).collect();
+    progress.writing(changed.len());
+    for batch in changed.chunks(options.batch_size.max(1)) {
+        store.transaction::<_, IngestError>(|conn| {
+            for file in batch {
+                write_file(conn, file, &roots[file.root], options, &mut report)?;
+                progress.file_done();
+            }
+            Ok(())
+        })?;
+    }
+    report.elapsed = started.elapsed();
+    store.transaction::<_, IngestError>(|conn| {
+        if report.changed() {
+            stats::increment(conn, stats::GENERATION)?;
+        }
+        stats::set(conn, stats::LAST_REFRESH_MS, i64::try_from(report.elapsed.as_millis()).unwrap_or(i64::MAX))?;
+        stats::set(conn, stats::LAST_REFRESH_AT, chrono::Utc::now().timestamp())?;
+        Ok(())
+    })?;
+    progress.finished();
+    Ok(report)
+}
+
+fn write_file(
+    conn: &mut DbConnection,
+    file: &Reached,
+    root: &Root,
+    options: &IngestOptions,
+    report: &mut Report,
+) -> Result<(), IngestError> {
+    let now = store::now();
+    let mut parsed = parse_reached(file, root, options);
+    let targets: Vec<StoredTarget> = parsed
+        .targets
+        .iter()
+        .map(|t| StoredTarget { target: t.target.clone(), line: t.pos.line, col: t.pos.col })
+        .collect();
+    // Resolution problems (a missing target) belong to this file too.
+    resolve_targets(&file.path, &parsed.targets, &mut parsed.problems);
+    let hash = content_hash(file.bytes.as_deref().unwrap_or_default(), &parsed.dependencies);
+    let targets_json = serde_json::to_string(&targets).unwrap_or_else(|_| "[]".into());
+    let deps_json = serde_json::to_string(&parsed.dependencies).unwrap_or_else(|_| "[]".into());
+
+    let save = |conn: &mut DbConnection, problems: &[Problem]| -> Result<i64, IngestError> {
+        let problems_json = serde_json::to_string(problems).unwrap_or_else(|_| "[]".into());
+        let error_count = i32::try_from(problems.iter().filter(|p| p.is_error()).count()).unwrap_or(i32::MAX);
+        Ok(sources::save(
+            conn,
+            &sources::SourceForm {
+                path: &file.key,
+                root: &root.key,
+                content_hash: &hash,
+                targets: &targets_json,
+                dependencies: &deps_json,
+                problems: &problems_json,
+                error_count,
+                refreshed_at: now,
+            },
+        )?)
+    };
+    let source_id = save(conn, &parsed.problems)?;
+    let previous: HashMap<String, entity_rows::EntityOrigin> =
+        entity_rows::of_source(conn, source_id)?.into_iter().map(|o| (o.entity_ref.clone(), o)).collect();
+    let mut kept: HashSet<String> = parsed.refused.iter().cloned().collect();
+    let mut conflicts = Vec::new();
+    for entity in &parsed.entities {
+        let write = entity_write(entity, source_id, now);
+        let key = write.form.entity_ref.clone();
+        if let Some(old) = previous.get(&key) {
+            if old.etag == write.form.etag {
+                report.unchanged += 1;
+            } else {
+                entity_rows::update(conn, old.id, &write)?;
+                report.updated += 1;
+            }
+            kept.insert(key);
+        } else if let Some(other) = entity_rows::origin(conn, &key)? {
+            let other_path = sources::by_id(conn, other.source_id)?.map_or_else(|| "another file".into(), |s| s.path);
+            let mut problem = Problem::error(
+                entity.pos,
+                format!("{key} is already defined in {}; this definition is ignored", display(Path::new(&other_path))),
+            );
+            problem.entity_ref = Some(key);
+            conflicts.push(problem);
+        } else {
+            entity_rows::insert(conn, &write, now)?;
+            report.added += 1;
+            kept.insert(key);
+        }
+    }
+    if !conflicts.is_empty() {
+        parsed.problems.extend(conflicts);
+        save(conn, &parsed.problems)?;
+    }
+    // A file with errors keeps everything it had; a clean one drops what it no longer defines.
+    if parsed.error_count() == 0 {
+        let gone: Vec<i64> = previous.values().filter(|o| !kept.contains(&o.entity_ref)).map(|o| o.id).collect();
+        report.removed += entity_rows::delete(conn, &gone)?;
+    }
+    let shown = display(&file.path);
+    report.problems.extend(parsed.problems.into_iter().map(|problem| FileProblem { path: shown.clone(), problem }));
+    Ok(())
+}
+
+/// The same checks as [`ingest`], writing nothing: for a service repository's own CI.
+pub fn validate(paths: &[PathBuf], options: &IngestOptions) -> Result<Report, IngestError> {
+    let started = Instant::now();
+    let roots = roots_of(paths)?;
+    let reached = discover(&roots, &HashMap::new(), options);
+    let mut report = Report { files: reached.len(), ..Report::default() };
+    let mut defined: HashMap<String, String> = HashMap::new();
+    for file in &reached {
+        let shown = display(&file.path);
+        let mut parsed = parse_reached(file, &roots[file.root], options);
+        resolve_targets(&file.path, &parsed.targets, &mut parsed.problems);
+        for entity in &parsed.entities {
+            let key = entity.entity_ref.to_string();
+            if let Some(first) = defined.get(&key) {
+                let mut problem =
+                    Problem::error(entity.pos, format!("{key} is already defined in {first}; this definition is ignored"));
+                problem.entity_ref = Some(key);
+                parsed.problems.push(problem);
+            } else {
+                defined.insert(key, shown.clone());
+                report.added += 1;
+            }
+        }
+        report.problems.extend(parsed.problems.into_iter().map(|problem| FileProblem { path: shown.clone(), problem }));
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}

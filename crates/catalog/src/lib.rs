@@ -1,0 +1,8 @@
+//! The service catalog: Backstage descriptors read with positions, validated, related and stored; and the queries
+//! that list, search and facet them.
+
+pub mod descriptor;
+pub mod entity;
+pub mod graph;
+pub mod ingest;
+pub mod yaml;

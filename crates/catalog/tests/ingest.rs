@@ -1,0 +1,257 @@
+//! Ingestion against real databases: SQLite always, PostgreSQL when PORTOLAN_TEST_PG_URL is set (always in CI).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use catalog::ingest::{IngestOptions, NoProgress, Report, ingest, validate};
+use store::entities::{self, EntityFilter};
+use store::test_support::TestDb;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/backstage-examples")
+}
+
+fn run(db: &TestDb, roots: &[PathBuf]) -> Report {
+    ingest(&db.store, roots, &IngestOptions::default(), &NoProgress).expect("ingest runs")
+}
+
+fn messages(report: &Report) -> Vec<String> {
+    report.problems.iter().map(ToString::to_string).collect()
+}
+
+fn kinds(db: &TestDb) -> BTreeMap<String, i64> {
+    let mut conn = db.store.conn().expect("conn");
+    entities::count_by_kind(&mut conn).expect("counts").into_iter().collect()
+}
+
+/// Counts by kind as the fixtures' MANIFEST.md states them.
+fn manifest_counts() -> BTreeMap<String, i64> {
+    let manifest = fs::read_to_string(fixtures().join("MANIFEST.md")).expect("MANIFEST.md");
+    let mut counts = BTreeMap::new();
+    for line in manifest.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() >= 3 {
+            let kind = cells[1];
+            let count = cells[2].split_whitespace().next().and_then(|n| n.parse::<i64>().ok());
+            if let (Some(count), true) = (count, catalog::entity::Kind::parse(kind).is_some()) {
+                counts.insert(catalog::entity::Kind::parse(kind).map(|k| k.as_str().to_owned()).unwrap_or_default(), count);
+            }
+        }
+    }
+    assert_eq!(counts.len(), 8, "the manifest lists eight kinds: {counts:?}");
+    counts
+}
+
+#[test]
+fn backstage_examples_ingest_cleanly_and_match_the_manifest() {
+    for db in TestDb::all() {
+        let report = run(&db, &[fixtures().join("all.yaml")]);
+        let errors: Vec<String> =
+            report.problems.iter().filter(|p| p.problem.is_error()).map(ToString::to_string).collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", db.backend_name());
+        assert_eq!(kinds(&db), manifest_counts(), "{}", db.backend_name());
+        assert_eq!(report.added, 64);
+
+        // The only warnings are the remote $text definitions, which are not fetched by default.
+        for p in &report.problems {
+            assert!(p.problem.message.contains("was not fetched"), "unexpected warning {p}");
+        }
+
+        // Every reference resolves except the ones the examples themselves leave dangling.
+        let mut conn = db.store.conn().expect("conn");
+        let dangling: Vec<String> = entities::unresolved_relations(&mut conn)
+            .expect("query")
+            .into_iter()
+            .map(|r| format!("{} {} {}", r.source_ref, r.relation_type, r.target_ref))
+            .collect();
+        // playback-order says `owner: guest`: an owner defaults to a Group, and the examples' guest is a User.
+        assert_eq!(dangling, vec!["component:default/playback-order ownedBy group:default/guest"], "{}", db.backend_name());
+
+        // The local $text definition was read in.
+        let webhook = entities::by_ref(&mut conn, "api:default/petstore-webhook").expect("query").expect("exists");
+        let body: serde_json::Value = serde_json::from_str(&webhook.body).expect("json");
+        assert!(body["spec"]["definition"].as_str().is_some_and(|d| d.contains("openapi")), "{body}");
+
+        // A second run changes nothing and reads no file again.
+        let again = run(&db, &[fixtures().join("all.yaml")]);
+        assert_eq!((again.added, again.updated, again.removed), (0, 0, 0), "{}", db.backend_name());
+        assert_eq!(again.unchanged, 64);
+        assert_eq!(again.files_unchanged, again.files, "warnings alone do not make a file be read again");
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).expect("mkdir");
+    }
+    fs::write(&path, text).expect("write");
+    path
+}
+
+const GROUP: &str = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: payments}\nspec: {type: team, children: []}\n";
+
+fn component(name: &str, owner: &str) -> String {
+    format!(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n"
+    )
+}
+
+#[test]
+fn broken_files_keep_last_good_entities_and_vanished_files_remove_theirs() {
+    for db in TestDb::all() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "org.yaml", GROUP);
+        let svc = write(dir.path(), "svc/checkout.yaml", &format!("{}---\n{}", component("checkout", "payments"), component("cart", "payments")));
+        let first = run(&db, &[dir.path().to_path_buf()]);
+        assert_eq!(first.added, 3, "{:?}", messages(&first));
+        assert_eq!(first.error_count(), 0);
+
+        // Broken YAML: an error with file, line and column; nothing is lost.
+        fs::write(&svc, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: [unclosed\n").expect("write");
+        let broken = run(&db, &[dir.path().to_path_buf()]);
+        let msgs = messages(&broken);
+        assert_eq!(broken.error_count(), 1, "{msgs:?}");
+        assert!(msgs[0].contains("checkout.yaml:") && msgs[0].contains("invalid YAML"), "{msgs:?}");
+        assert_eq!(broken.removed, 0);
+        assert_eq!(kinds(&db).get("Component"), Some(&2));
+
+        // One invalid document: the good one is updated, the invalid one keeps its last good version.
+        fs::write(&svc, format!("{}---\n{}", component("checkout", "platform"), "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: cart}\nspec: {type: service, lifecycle: production}\n")).expect("write");
+        let partial = run(&db, &[dir.path().to_path_buf()]);
+        assert_eq!(partial.updated, 1, "{:?}", messages(&partial));
+        assert_eq!(partial.error_count(), 1);
+        assert!(messages(&partial)[0].ends_with(":9:1: spec.owner is required for a Component") || messages(&partial)[0].contains("spec.owner is required"), "{:?}", messages(&partial));
+        let mut conn = db.store.conn().expect("conn");
+        let cart = entities::by_ref(&mut conn, "component:default/cart").expect("q").expect("cart kept");
+        assert_eq!(cart.owner_ref.as_deref(), Some("group:default/payments"));
+        drop(conn);
+
+        // Fixed again, without cart: cart goes.
+        fs::write(&svc, component("checkout", "platform")).expect("write");
+        let fixed = run(&db, &[dir.path().to_path_buf()]);
+        assert_eq!((fixed.removed, fixed.error_count()), (1, 0), "{:?}", messages(&fixed));
+
+        // The file disappears: what it alone produced goes with it.
+        fs::remove_file(&svc).expect("rm");
+        let gone = run(&db, &[dir.path().to_path_buf()]);
+        assert_eq!(gone.removed, 1);
+        assert_eq!(kinds(&db).get("Component"), None);
+        assert_eq!(kinds(&db).get("Group"), Some(&1));
+    }
+}
+
+#[test]
+fn the_same_entity_from_two_files_is_a_conflict_on_the_second() {
+    for db in TestDb::all() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "a.yaml", &component("checkout", "payments"));
+        write(dir.path(), "b.yaml", &component("checkout", "platform"));
+        let report = run(&db, &[dir.path().to_path_buf()]);
+        let msgs = messages(&report);
+        assert_eq!(report.added, 1);
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(msgs[0].contains("b.yaml:1:1: component:default/checkout is already defined in"), "{msgs:?}");
+        let mut conn = db.store.conn().expect("conn");
+        let kept = entities::by_ref(&mut conn, "component:default/checkout").expect("q").expect("kept");
+        assert_eq!(kept.owner_ref.as_deref(), Some("group:default/payments"), "the first is kept");
+    }
+}
+
+#[test]
+fn non_utf8_huge_and_bomb_files_get_errors_not_crashes() {
+    for db in TestDb::all() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "good.yaml", &component("fine", "payments"));
+        fs::write(dir.path().join("latin1.yaml"), b"name: caf\xe9\n").expect("write");
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
+        }
+        write(dir.path(), "bomb.yaml", &bomb);
+        let options = IngestOptions { max_file_bytes: 10_000, ..IngestOptions::default() };
+        write(dir.path(), "huge.yaml", &format!("# {}\n", "x".repeat(20_000)));
+        let report = ingest(&db.store, &[dir.path().to_path_buf()], &options, &NoProgress).expect("ingest");
+        let msgs = messages(&report);
+        assert_eq!(report.added, 1, "{msgs:?}");
+        assert!(msgs.iter().any(|m| m.contains("latin1.yaml:1:10: the file is not UTF-8")), "{msgs:?}");
+        assert!(msgs.iter().any(|m| m.contains("bomb.yaml:") && m.contains("more than")), "{msgs:?}");
+        assert!(msgs.iter().any(|m| m.contains("huge.yaml:1:1: the file is 20003 bytes")), "{msgs:?}");
+    }
+}
+
+#[test]
+fn substitutions_stay_inside_the_location_and_are_tracked() {
+    for db in TestDb::all() {
+        let outer = tempfile::tempdir().expect("tmp");
+        let dir = outer.path().join("catalog");
+        write(&outer.path().to_path_buf(), "secret.txt", "s3cret");
+        let api = |target: &str| format!("apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {{name: orders}}\nspec:\n  type: openapi\n  lifecycle: production\n  owner: payments\n  definition:\n    $text: {target}\n");
+        write(&dir, "def.yaml", "openapi: 3.0.0\n");
+        let file = write(&dir, "api.yaml", &api("./def.yaml"));
+        let report = run(&db, &[dir.clone()]);
+        assert_eq!((report.added, report.error_count()), (1, 0), "{:?}", messages(&report));
+
+        // Changing only the substituted file updates the entity.
+        write(&dir, "def.yaml", "openapi: 3.1.0\n");
+        let report = run(&db, &[dir.clone()]);
+        assert_eq!(report.updated, 1, "{:?}", messages(&report));
+
+        fs::write(&file, api("../secret.txt")).expect("write");
+        let report = run(&db, &[dir.clone()]);
+        let msgs = messages(&report);
+        assert!(msgs.iter().any(|m| m.contains("api.yaml:9:12: $text `../secret.txt` is outside the catalog location")), "{msgs:?}");
+        let mut conn = db.store.conn().expect("conn");
+        let kept = entities::by_ref(&mut conn, "api:default/orders").expect("q").expect("kept");
+        assert!(!kept.body.contains("s3cret"));
+    }
+}
+
+#[test]
+fn validate_reports_without_writing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "a.yaml", &component("x", "payments"));
+    write(dir.path(), "b.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: y}\nspec: {type: service, owner: payments}\n");
+    let report = validate(&[dir.path().to_path_buf()], &IngestOptions::default()).expect("validate");
+    let msgs = messages(&report);
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(msgs[0].contains("b.yaml:4:7: spec.lifecycle is required for a Component"), "{msgs:?}");
+}
+
+#[test]
+fn filters_facets_search_and_cursor_paging() {
+    for db in TestDb::all() {
+        run(&db, &[fixtures().join("all.yaml")]);
+        let mut conn = db.store.conn().expect("conn");
+        let components = EntityFilter { kinds: vec!["Component".into()], ..EntityFilter::default() };
+        assert_eq!(entities::count(&mut conn, &components).expect("count"), 13);
+
+        // Partial words over name, title, description and tags.
+        let search = EntityFilter { words: vec!["wayb".into(), "arch".into()], ..EntityFilter::default() };
+        let found = entities::list(&mut conn, &search, Default::default(), 50, None).expect("list");
+        assert!(found.len() >= 3 && found.iter().all(|e| e.entity_ref.contains("wayback")), "{found:?}");
+
+        let facets = entities::facet_counts(&mut conn, &components.without(entities::Facet::Kind), entities::Facet::Kind, 20).expect("facets");
+        assert!(facets.contains(&("API".to_owned(), 11)), "the kind facet ignores the kind filter: {facets:?}");
+        let owners = entities::facet_counts(&mut conn, &components, entities::Facet::Owner, 20).expect("facets");
+        assert_eq!(owners.iter().map(|(_, n)| n).sum::<i64>(), 13);
+
+        // Paging through everything by cursor visits each entity once, in order.
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = entities::list(&mut conn, &EntityFilter::default(), Default::default(), 7, cursor.as_ref()).expect("page");
+            if page.is_empty() {
+                break;
+            }
+            let last = page.last().expect("non-empty");
+            cursor = Some(entities::Cursor { sort_value: last.sort_name.clone(), entity_ref: last.entity_ref.clone() });
+            seen.extend(page.into_iter().map(|e| (e.sort_name, e.entity_ref)));
+        }
+        assert_eq!(seen.len(), 64);
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted);
+    }
+}

@@ -1,0 +1,104 @@
+//! Files that ingestion has read: where they came from, their content hash, and the problems found in them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::sources;
+use crate::{DbConnection, with_backend};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sources)]
+pub struct SourceRow {
+    pub id: i64,
+    pub path: String,
+    pub root: String,
+    pub content_hash: String,
+    /// JSON array of the files this one reaches (Location targets).
+    pub targets: String,
+    /// JSON array of the files this one reads (`$text`, `$json`, `$yaml`).
+    pub dependencies: String,
+    /// JSON array of problems (errors and warnings) found in the file.
+    pub problems: String,
+    pub error_count: i32,
+    pub refreshed_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = sources)]
+pub struct SourceForm<'a> {
+    pub path: &'a str,
+    pub root: &'a str,
+    pub content_hash: &'a str,
+    pub targets: &'a str,
+    pub dependencies: &'a str,
+    pub problems: &'a str,
+    pub error_count: i32,
+    pub refreshed_at: NaiveDateTime,
+}
+
+/// Every source under one of `roots`.
+pub fn under_roots(conn: &mut DbConnection, roots: &[String]) -> QueryResult<Vec<SourceRow>> {
+    sources::table
+        .filter(sources::root.eq_any(roots))
+        .select(SourceRow::as_select())
+        .load(conn)
+}
+
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<SourceRow>> {
+    sources::table.order(sources::path).select(SourceRow::as_select()).load(conn)
+}
+
+pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<SourceRow>> {
+    sources::table.find(id).select(SourceRow::as_select()).first(conn).optional()
+}
+
+pub fn by_path(conn: &mut DbConnection, path: &str) -> QueryResult<Option<SourceRow>> {
+    sources::table
+        .filter(sources::path.eq(path))
+        .select(SourceRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inserts the source or replaces what is known of it; returns its id.
+pub fn save(conn: &mut DbConnection, form: &SourceForm<'_>) -> QueryResult<i64> {
+    with_backend!(conn, |c| diesel::insert_into(sources::table)
+        .values(form)
+        .on_conflict(sources::path)
+        .do_update()
+        .set(form)
+        .returning(sources::id)
+        .get_result(c))
+}
+
+/// Marks a source as read again without change.
+pub fn touch(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(sources::table.find(id)).set(sources::refreshed_at.eq(at)).execute(conn)?;
+    Ok(())
+}
+
+/// Deletes sources and, through the foreign keys, every entity they alone produced.
+pub fn delete(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<usize> {
+    let mut deleted = 0;
+    for chunk in ids.chunks(500) {
+        deleted += diesel::delete(sources::table.filter(sources::id.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(deleted)
+}
+
+/// Sources that hold at least one error, newest first.
+pub fn with_errors(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<SourceRow>> {
+    sources::table
+        .filter(sources::error_count.gt(0))
+        .order(sources::path)
+        .limit(limit)
+        .select(SourceRow::as_select())
+        .load(conn)
+}
+
+pub fn error_total(conn: &mut DbConnection) -> QueryResult<i64> {
+    sources::table
+        .select(diesel::dsl::sum(sources::error_count))
+        .first::<Option<i64>>(conn)
+        .map(|sum| sum.unwrap_or(0))
+}

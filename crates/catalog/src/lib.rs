@@ -1,6 +1,7 @@
 //! The service catalog: Backstage descriptors read with positions, validated, related and stored; and the queries
 //! that list, search and facet them.
 
+pub mod browse;
 pub mod descriptor;
 pub mod entity;
 pub mod graph;

@@ -1,1 +1,75 @@
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use portolan::settings::{Overrides, Settings};
+
+/// Portolan, the internal developer portal: service catalog, golden paths and reliability scorecards.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (default: portolan.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… (default sqlite://portolan.db).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the portal.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:7878).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Loads the bundled demo organisation when the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Reads descriptor files or folders (recursively) into the database once.
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// The same checks as ingest; writes nothing.
+    Validate {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Applies pending database migrations.
+    Migrate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = match &cli.command {
+        Command::Serve { bind, demo } => {
+            Overrides { bind: bind.clone(), database_url: cli.database_url.clone(), demo: *demo }
+        }
+        _ => Overrides { database_url: cli.database_url.clone(), ..Overrides::default() },
+    };
+    let settings = match Settings::load(cli.config.as_deref(), &overrides) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    portolan::telemetry::init(settings.log_format);
+    let result = match cli.command {
+        Command::Serve { .. } => portolan::serve(settings),
+        Command::Ingest { paths } => portolan::cli::ingest(&settings, &paths),
+        Command::Validate { paths } => portolan::cli::validate(&settings, &paths),
+        Command::Migrate => portolan::cli::migrate(&settings),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

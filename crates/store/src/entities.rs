@@ -465,3 +465,33 @@ pub fn owned_by(conn: &mut DbConnection, owners: &[String], limit: i64) -> Query
     let filter = EntityFilter { owners: owners.to_vec(), ..EntityFilter::default() };
     list(conn, &filter, Sort::default(), limit, None)
 }
+
+/// Full rows for the given references, in no particular order.
+pub fn rows_by_refs(conn: &mut DbConnection, refs: &[String]) -> QueryResult<Vec<EntityRow>> {
+    let mut found = Vec::with_capacity(refs.len());
+    for chunk in refs.chunks(500) {
+        found.extend(
+            entities::table
+                .filter(entities::entity_ref.eq_any(chunk))
+                .select(EntityRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// The relations leaving any of `refs`, of every type.
+pub fn relations_from_refs(conn: &mut DbConnection, refs: &[String]) -> QueryResult<Vec<RelationRow>> {
+    let mut found = Vec::new();
+    for chunk in refs.chunks(500) {
+        found.extend(
+            relations::table
+                .filter(relations::source_ref.eq_any(chunk))
+                .select((relations::source_ref, relations::relation_type, relations::target_ref))
+                .distinct()
+                .order((relations::source_ref, relations::relation_type, relations::target_ref))
+                .load::<RelationRow>(conn)?,
+        );
+    }
+    Ok(found)
+}

@@ -1,0 +1,570 @@
+//! What the catalog pages and the entities API ask of the catalog: lists with filters, search, facets and cursor
+//! paging; one entity with its relations, problems and graph; a team with its subtree.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use store::entities::{self, Cursor, EntityFilter, EntityRow, EntitySummary, Facet, Sort, SortKey};
+use store::{DbConnection, sources};
+
+use crate::descriptor::Problem;
+use crate::entity::{DEFAULT_NAMESPACE, EntityRef, Kind};
+use crate::graph::{self, Layout, Neighbour};
+
+pub const DEFAULT_LIMIT: i64 = 25;
+pub const MAX_LIMIT: i64 = 500;
+
+/// A list request in domain terms, parsed from query parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub filter: EntityFilter,
+    pub sort: Sort,
+    pub limit: i64,
+    pub cursor: Option<Cursor>,
+    /// The search text as typed.
+    pub q: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct QueryError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ListQuery {
+    /// Parses `kind`, `type`, `owner`, `lifecycle`, `tag`, `namespace` (each may repeat), `q`, `sort`, `limit`, `cursor`.
+    pub fn parse(params: &[(String, String)]) -> Result<ListQuery, QueryError> {
+        let mut query = ListQuery { limit: DEFAULT_LIMIT, ..ListQuery::default() };
+        for (key, value) in params {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            let filter = &mut query.filter;
+            match key.as_str() {
+                "kind" => {
+                    let kind = Kind::parse(value).ok_or_else(|| QueryError {
+                        field: "kind",
+                        message: format!("unknown kind `{value}`"),
+                    })?;
+                    push_unique(&mut filter.kinds, kind.as_str().to_owned());
+                }
+                "type" => push_unique(&mut filter.types, value.to_owned()),
+                "lifecycle" => push_unique(&mut filter.lifecycles, value.to_owned()),
+                "tag" => push_unique(&mut filter.tags, value.to_lowercase()),
+                "namespace" => push_unique(&mut filter.namespaces, value.to_lowercase()),
+                "owner" => {
+                    let owner = EntityRef::parse(value, Some(Kind::Group), DEFAULT_NAMESPACE)
+                        .map_err(|e| QueryError { field: "owner", message: e.to_string() })?;
+                    push_unique(&mut filter.owners, owner.to_string());
+                }
+                "q" => {
+                    query.q = value.to_owned();
+                    filter.words = value.split_whitespace().map(str::to_lowercase).collect();
+                }
+                "sort" => {
+                    let (descending, key) = match value.strip_prefix('-') {
+                        Some(key) => (true, key),
+                        None => (false, value),
+                    };
+                    let key = match key {
+                        "name" => SortKey::Name,
+                        "kind" => SortKey::Kind,
+                        other => {
+                            return Err(QueryError {
+                                field: "sort",
+                                message: format!("`{other}` is not a sort; use name, kind, -name or -kind"),
+                            });
+                        }
+                    };
+                    query.sort = Sort { key, descending };
+                }
+                "limit" => {
+                    query.limit = value
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| (1..=MAX_LIMIT).contains(n))
+                        .ok_or_else(|| QueryError {
+                            field: "limit",
+                            message: format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                        })?;
+                }
+                "cursor" => {
+                    query.cursor = Some(decode_cursor(value).ok_or_else(|| QueryError {
+                        field: "cursor",
+                        message: "is not a cursor this catalog gave out".to_owned(),
+                    })?);
+                }
+                _ => {}
+            }
+        }
+        Ok(query)
+    }
+
+    /// The parameters that reproduce this query's filter (no cursor), for links.
+    pub fn filter_params(&self) -> Vec<(&'static str, String)> {
+        let f = &self.filter;
+        let mut params = Vec::new();
+        params.extend(f.kinds.iter().map(|v| ("kind", v.to_lowercase())));
+        params.extend(f.types.iter().map(|v| ("type", v.clone())));
+        params.extend(f.owners.iter().map(|v| ("owner", v.clone())));
+        params.extend(f.lifecycles.iter().map(|v| ("lifecycle", v.clone())));
+        params.extend(f.tags.iter().map(|v| ("tag", v.clone())));
+        params.extend(f.namespaces.iter().map(|v| ("namespace", v.clone())));
+        if !self.q.is_empty() {
+            params.push(("q", self.q.clone()));
+        }
+        if self.sort != Sort::default() {
+            let key = match self.sort.key {
+                SortKey::Name => "name",
+                SortKey::Kind => "kind",
+            };
+            params.push(("sort", if self.sort.descending { format!("-{key}") } else { key.to_owned() }));
+        }
+        params
+    }
+}
+
+fn push_unique(values: &mut Vec<String>, value: String) {
+    if !values.contains(&value) {
+        values.push(value);
+    }
+}
+
+pub fn encode_cursor(cursor: &Cursor) -> String {
+    hex::encode(format!("{}\n{}", cursor.sort_value, cursor.entity_ref))
+}
+
+fn decode_cursor(text: &str) -> Option<Cursor> {
+    let bytes = hex::decode(text).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (sort_value, entity_ref) = text.split_once('\n')?;
+    Some(Cursor { sort_value: sort_value.to_owned(), entity_ref: entity_ref.to_owned() })
+}
+
+/// One row of a list, with the owner's display name.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListItem {
+    pub entity_ref: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub spec_type: Option<String>,
+    pub lifecycle: Option<String>,
+    pub owner: Option<OwnerLabel>,
+    pub display_name: String,
+}
+
+impl ListItem {
+    /// The entity's page, `/catalog/{namespace}/{kind}/{name}`.
+    pub fn path(&self) -> String {
+        entity_path(&self.namespace, &self.kind, &self.name)
+    }
+}
+
+pub fn entity_path(namespace: &str, kind: &str, name: &str) -> String {
+    format!("/catalog/{}/{}/{}", namespace, kind.to_lowercase(), name)
+}
+
+/// An owner reference with a name a person reads, and whether it resolves.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OwnerLabel {
+    pub entity_ref: String,
+    pub display_name: String,
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FacetValue {
+    pub value: String,
+    pub label: String,
+    pub count: i64,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FacetGroup {
+    pub name: &'static str,
+    pub values: Vec<FacetValue>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub items: Vec<ListItem>,
+    pub total: i64,
+    pub next_cursor: Option<String>,
+}
+
+pub fn list(conn: &mut DbConnection, query: &ListQuery) -> store::StoreResult<ListPage> {
+    let mut rows = entities::list(conn, &query.filter, query.sort, query.limit + 1, query.cursor.as_ref())?;
+    let more = rows.len() > usize::try_from(query.limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
+    let next_cursor = if more {
+        rows.last().map(|last| {
+            let sort_value = match query.sort.key {
+                SortKey::Name => last.sort_name.clone(),
+                SortKey::Kind => last.kind.clone(),
+            };
+            encode_cursor(&Cursor { sort_value, entity_ref: last.entity_ref.clone() })
+        })
+    } else {
+        None
+    };
+    let total = entities::count(conn, &query.filter)?;
+    let items = with_owners(conn, rows)?;
+    Ok(ListPage { items, total, next_cursor })
+}
+
+/// Turns summaries into list items, looking up every owner's display name in one query.
+pub fn with_owners(conn: &mut DbConnection, rows: Vec<EntitySummary>) -> store::StoreResult<Vec<ListItem>> {
+    let owner_refs: Vec<String> = rows.iter().filter_map(|r| r.owner_ref.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let owners = owner_labels(conn, &owner_refs)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ListItem {
+            owner: r.owner_ref.as_ref().map(|o| owners.get(o).cloned().unwrap_or_else(|| unresolved_label(o))),
+            entity_ref: r.entity_ref,
+            kind: r.kind,
+            namespace: r.namespace,
+            name: r.name,
+            title: r.title,
+            description: r.description,
+            spec_type: r.spec_type,
+            lifecycle: r.lifecycle,
+            display_name: r.display_name,
+        })
+        .collect())
+}
+
+fn unresolved_label(entity_ref: &str) -> OwnerLabel {
+    OwnerLabel { entity_ref: entity_ref.to_owned(), display_name: humanize_ref(entity_ref), path: None }
+}
+
+fn humanize_ref(entity_ref: &str) -> String {
+    entity_ref.split_once(':').map_or(entity_ref, |(_, rest)| rest).trim_start_matches("default/").to_owned()
+}
+
+pub fn owner_labels(conn: &mut DbConnection, refs: &[String]) -> store::StoreResult<HashMap<String, OwnerLabel>> {
+    Ok(entities::by_refs(conn, refs)?
+        .into_iter()
+        .map(|e| {
+            let path = entity_path(&e.namespace, &e.kind, &e.name);
+            (e.entity_ref.clone(), OwnerLabel { entity_ref: e.entity_ref, display_name: e.display_name, path: Some(path) })
+        })
+        .collect())
+}
+
+/// Facet counts for the list: each dimension counted without its own selection.
+pub fn facets(conn: &mut DbConnection, query: &ListQuery) -> store::StoreResult<Vec<FacetGroup>> {
+    let dims = [
+        ("kind", Facet::Kind, &query.filter.kinds),
+        ("type", Facet::Type, &query.filter.types),
+        ("owner", Facet::Owner, &query.filter.owners),
+        ("lifecycle", Facet::Lifecycle, &query.filter.lifecycles),
+        ("tag", Facet::Tag, &query.filter.tags),
+    ];
+    let mut groups = Vec::with_capacity(dims.len());
+    for (name, facet, selected) in dims {
+        let counts = entities::facet_counts(conn, &query.filter.without(facet), facet, 30)?;
+        let labels = if facet == Facet::Owner {
+            owner_labels(conn, &counts.iter().map(|(v, _)| v.clone()).collect::<Vec<_>>())?
+        } else {
+            HashMap::new()
+        };
+        let values = counts
+            .into_iter()
+            .map(|(value, count)| FacetValue {
+                label: match facet {
+                    Facet::Owner => labels.get(&value).map_or_else(|| humanize_ref(&value), |l| l.display_name.clone()),
+                    _ => value.clone(),
+                },
+                selected: selected.iter().any(|s| s.eq_ignore_ascii_case(&value)),
+                value: if facet == Facet::Kind { value.to_lowercase() } else { value },
+                count,
+            })
+            .collect();
+        groups.push(FacetGroup { name, values });
+    }
+    Ok(groups)
+}
+
+/// A relation of the entity, with its other end resolved or not.
+#[derive(Debug, Clone, Serialize)]
+pub struct RelatedEntity {
+    pub relation: String,
+    pub target_ref: String,
+    pub display_name: String,
+    pub kind: String,
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RelationGroup {
+    pub relation: String,
+    pub entities: Vec<RelatedEntity>,
+}
+
+/// Everything an entity's page and `GET /api/v1/entities/{kind}/{namespace}/{name}` show.
+#[derive(Debug, Clone)]
+pub struct EntityDetail {
+    pub row: EntityRow,
+    pub body: Json,
+    pub tags: Vec<String>,
+    pub relations: Vec<RelationGroup>,
+    pub unresolved: Vec<RelatedEntity>,
+    pub owner: Option<OwnerLabel>,
+    pub source_path: Option<String>,
+    pub problems: Vec<Problem>,
+    pub graph: Layout,
+}
+
+pub const GRAPH_MAX_NODES: usize = 24;
+
+impl EntityDetail {
+    /// The entity in Backstage's shape, with its relations.
+    pub fn to_backstage_json(&self) -> Json {
+        let mut body = self.body.clone();
+        if let Some(meta) = body.get_mut("metadata").and_then(Json::as_object_mut) {
+            meta.insert("etag".to_owned(), Json::String(self.row.etag.clone()));
+        }
+        let relations: Vec<Json> = self
+            .relations
+            .iter()
+            .flat_map(|g| g.entities.iter())
+            .map(|r| serde_json::json!({"type": r.relation, "targetRef": r.target_ref}))
+            .collect();
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("relations".to_owned(), Json::Array(relations));
+        }
+        body
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.body.get("metadata")?.get("annotations")?.get(key)?.as_str()
+    }
+
+    /// Links as `(url, title, type)`.
+    pub fn links(&self) -> Vec<(String, String, String)> {
+        self.body
+            .get("metadata")
+            .and_then(|m| m.get("links"))
+            .and_then(Json::as_array)
+            .map(|links| {
+                links
+                    .iter()
+                    .filter_map(|l| {
+                        let url = l.get("url")?.as_str()?.to_owned();
+                        let title = l.get("title").and_then(Json::as_str).unwrap_or(&url).to_owned();
+                        let kind = l.get("type").or_else(|| l.get("icon")).and_then(Json::as_str).unwrap_or("").to_owned();
+                        Some((url, title, kind))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Looks up `kind`/`namespace`/`name` as they appear in a URL, case-insensitively.
+pub fn entity_detail(
+    conn: &mut DbConnection,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> store::StoreResult<Option<EntityDetail>> {
+    let Some(kind) = Kind::parse(kind) else { return Ok(None) };
+    let entity_ref = EntityRef::new(kind.as_str(), namespace, name).to_string();
+    let Some(row) = entities::by_ref(conn, &entity_ref)? else { return Ok(None) };
+    let body: Json = serde_json::from_str(&row.body).unwrap_or(Json::Null);
+    let tags = entities::tags_of(conn, row.id)?;
+    let rows = entities::relations_from(conn, &entity_ref)?;
+    let targets: Vec<String> = rows.iter().map(|r| r.target_ref.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let known: HashMap<String, EntitySummary> =
+        entities::by_refs(conn, &targets)?.into_iter().map(|e| (e.entity_ref.clone(), e)).collect();
+    let mut grouped: BTreeMap<String, Vec<RelatedEntity>> = BTreeMap::new();
+    let mut unresolved = Vec::new();
+    for r in rows {
+        let related = match known.get(&r.target_ref) {
+            Some(e) => RelatedEntity {
+                relation: r.relation_type.clone(),
+                target_ref: r.target_ref.clone(),
+                display_name: e.display_name.clone(),
+                kind: e.kind.clone(),
+                path: Some(entity_path(&e.namespace, &e.kind, &e.name)),
+            },
+            None => {
+                let kind = r.target_ref.split(':').next().and_then(Kind::parse).map_or("", Kind::as_str).to_owned();
+                let related = RelatedEntity {
+                    relation: r.relation_type.clone(),
+                    target_ref: r.target_ref.clone(),
+                    display_name: humanize_ref(&r.target_ref),
+                    kind,
+                    path: None,
+                };
+                unresolved.push(related.clone());
+                related
+            }
+        };
+        grouped.entry(r.relation_type).or_default().push(related);
+    }
+    let owner = row.owner_ref.as_ref().map(|o| {
+        grouped
+            .get("ownedBy")
+            .and_then(|g| g.iter().find(|r| &r.target_ref == o))
+            .map_or_else(
+                || unresolved_label(o),
+                |r| OwnerLabel { entity_ref: o.clone(), display_name: r.display_name.clone(), path: r.path.clone() },
+            )
+    });
+    let source = sources::by_id(conn, row.source_id)?;
+    let problems: Vec<Problem> = source
+        .as_ref()
+        .and_then(|s| serde_json::from_str::<Vec<Problem>>(&s.problems).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.entity_ref.as_ref().is_none_or(|r| r == &entity_ref))
+        .collect();
+    let neighbours: Vec<Neighbour> = grouped
+        .values()
+        .flatten()
+        .map(|r| Neighbour {
+            entity_ref: r.target_ref.clone(),
+            label: r.display_name.clone(),
+            kind: r.kind.clone(),
+            relation: r.relation.clone(),
+            resolved: r.path.is_some(),
+        })
+        .collect();
+    let graph = graph::layout(&entity_ref, &row.display_name, &row.kind, &neighbours, GRAPH_MAX_NODES);
+    let relations = grouped.into_iter().map(|(relation, entities)| RelationGroup { relation, entities }).collect();
+    Ok(Some(EntityDetail {
+        source_path: source.map(|s| s.path),
+        row,
+        body,
+        tags,
+        relations,
+        unresolved,
+        owner,
+        problems,
+        graph,
+    }))
+}
+
+/// A Group with its place in the tree, its people, and what it and its sub-teams own.
+#[derive(Debug, Clone)]
+pub struct TeamView {
+    pub group: EntityDetail,
+    pub parent: Option<RelatedEntity>,
+    pub children: Vec<RelatedEntity>,
+    pub members: Vec<RelatedEntity>,
+    /// The group and every group below it.
+    pub subtree: Vec<String>,
+    pub owned: Vec<ListItem>,
+    pub owned_total: i64,
+}
+
+pub const TEAM_OWNED_LIMIT: i64 = 200;
+
+pub fn team(conn: &mut DbConnection, namespace: &str, name: &str) -> store::StoreResult<Option<TeamView>> {
+    let Some(group) = entity_detail(conn, "group", namespace, name)? else { return Ok(None) };
+    let related = |relation: &str| -> Vec<RelatedEntity> {
+        group.relations.iter().filter(|g| g.relation == relation).flat_map(|g| g.entities.clone()).collect()
+    };
+    let parent = related("childOf").into_iter().next();
+    let children = related("parentOf");
+    let members = related("hasMember");
+    let subtree = subtree(conn, &group.row.entity_ref)?;
+    let filter = EntityFilter { owners: subtree.clone(), ..EntityFilter::default() };
+    let owned_total = entities::count(conn, &filter)?;
+    let rows = entities::list(conn, &filter, Sort { key: SortKey::Kind, descending: false }, TEAM_OWNED_LIMIT, None)?;
+    let owned = with_owners(conn, rows)?;
+    Ok(Some(TeamView { group, parent, children, members, subtree, owned, owned_total }))
+}
+
+/// A group and all groups below it, following parentOf relations breadth-first (cycles are cut).
+pub fn subtree(conn: &mut DbConnection, group_ref: &str) -> store::StoreResult<Vec<String>> {
+    let mut all = vec![group_ref.to_owned()];
+    let mut seen: HashSet<String> = all.iter().cloned().collect();
+    let mut frontier = all.clone();
+    while !frontier.is_empty() {
+        let children = entities::relations_from_any(conn, &frontier, "parentOf")?;
+        frontier = children.into_iter().map(|r| r.target_ref).filter(|t| seen.insert(t.clone())).collect();
+        all.extend(frontier.iter().cloned());
+    }
+    Ok(all)
+}
+
+/// The human label of a relation type, for headings.
+pub fn relation_label(relation: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in relation.chars().enumerate() {
+        if ch.is_uppercase() && i > 0 {
+            out.push(' ');
+            out.extend(ch.to_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    let mut chars = out.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn parses_filters_and_round_trips_them() {
+        let q = ListQuery::parse(&params(&[
+            ("kind", "component"),
+            ("kind", "API"),
+            ("owner", "team-a"),
+            ("tag", "Java"),
+            ("q", "  Way back "),
+            ("sort", "-kind"),
+            ("limit", "10"),
+        ]))
+        .expect("valid");
+        assert_eq!(q.filter.kinds, vec!["Component", "API"]);
+        assert_eq!(q.filter.owners, vec!["group:default/team-a"]);
+        assert_eq!(q.filter.tags, vec!["java"]);
+        assert_eq!(q.filter.words, vec!["way", "back"]);
+        assert_eq!(q.sort, Sort { key: SortKey::Kind, descending: true });
+        assert_eq!(q.limit, 10);
+        let again: Vec<(String, String)> =
+            q.filter_params().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let reparsed = ListQuery::parse(&again).expect("valid");
+        assert_eq!(reparsed.filter, q.filter);
+        assert_eq!(reparsed.sort, q.sort);
+    }
+
+    #[test]
+    fn refuses_bad_values_naming_the_field() {
+        assert_eq!(ListQuery::parse(&params(&[("kind", "widget")])).expect_err("bad").field, "kind");
+        assert_eq!(ListQuery::parse(&params(&[("limit", "0")])).expect_err("bad").field, "limit");
+        assert_eq!(ListQuery::parse(&params(&[("limit", "501")])).expect_err("bad").field, "limit");
+        assert_eq!(ListQuery::parse(&params(&[("cursor", "zz")])).expect_err("bad").field, "cursor");
+        assert_eq!(ListQuery::parse(&params(&[("sort", "owner")])).expect_err("bad").field, "sort");
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let c = Cursor { sort_value: "checkout".into(), entity_ref: "component:default/checkout".into() };
+        assert_eq!(decode_cursor(&encode_cursor(&c)), Some(c));
+    }
+
+    #[test]
+    fn relation_labels() {
+        assert_eq!(relation_label("dependsOn"), "Depends on");
+        assert_eq!(relation_label("apiProvidedBy"), "Api provided by");
+        assert_eq!(humanize_ref("group:default/team-a"), "team-a");
+        assert_eq!(humanize_ref("user:dev/guest"), "dev/guest");
+    }
+}

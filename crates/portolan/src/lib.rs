@@ -1,0 +1,96 @@
+//! The Portolan binary: command line, settings, the actix application and its background work.
+
+pub mod cli;
+pub mod demo;
+pub mod errors;
+pub mod metrics;
+pub mod refresh;
+pub mod routes;
+pub mod settings;
+pub mod telemetry;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, dev::Server, web};
+use store::Store;
+use tokio::sync::Notify;
+
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Store,
+    pub settings: Settings,
+    pub metrics: Metrics,
+    /// The catalog locations read on refresh, the demo organisation included when it is loaded.
+    pub locations: Vec<PathBuf>,
+    pub refresh_now: Arc<Notify>,
+}
+
+/// A running server and the port it listens on (port 0 in tests picks a free one).
+pub struct Application {
+    pub port: u16,
+    pub state: web::Data<AppState>,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database (migrating it), unpacks the demo if asked, binds, and builds the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let store = {
+            let (url, options) = (settings.database_url.clone(), settings.pool_options());
+            tokio::task::spawn_blocking(move || Store::open(&url, &options)).await??
+        };
+        let mut locations = settings.locations.clone();
+        if settings.demo {
+            let (store, data_dir) = (store.clone(), settings.data_dir.clone());
+            if let Some(demo) = tokio::task::spawn_blocking(move || demo::prepare(&store, &data_dir)).await?? {
+                locations.push(demo);
+            }
+        }
+        let listener = TcpListener::bind(settings.bind_addr()?)?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            store,
+            metrics: Metrics::new()?,
+            locations,
+            refresh_now: Arc::new(Notify::new()),
+            settings,
+        });
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::QueryConfig::default().error_handler(errors::query_error))
+                .app_data(web::PathConfig::default().error_handler(errors::path_error))
+                .wrap(metrics::RecordRequests)
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        .run();
+        Ok(Application { port, state, server })
+    }
+
+    /// Serves until stopped, refreshing the catalog in the background.
+    pub async fn run(self) -> std::io::Result<()> {
+        let refresher = tokio::spawn(refresh::run(self.state.clone()));
+        let result = self.server.await;
+        refresher.abort();
+        result
+    }
+}
+
+/// `portolan serve`.
+pub fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).await?;
+        tracing::info!(port = app.port, database = app.state.store.backend().name(), "Portolan is listening");
+        app.run().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

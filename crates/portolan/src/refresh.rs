@@ -1,0 +1,63 @@
+//! The refresh loop: re-reads the configured locations on an interval and when asked. A lease in the database makes
+//! one process at a time do it when several share one PostgreSQL.
+
+use std::time::Duration;
+
+use actix_web::web;
+use catalog::ingest::{self, NoProgress};
+use store::leases;
+
+use crate::AppState;
+
+pub const LEASE: &str = "catalog-refresh";
+const LEASE_TTL: Duration = Duration::from_secs(600);
+
+/// Who this process is, for leases.
+fn holder() -> String {
+    format!("{}-{}", std::process::id(), rand::random::<u32>())
+}
+
+pub async fn run(state: web::Data<AppState>) {
+    let me = holder();
+    let interval = Duration::from_secs(state.settings.refresh_interval_secs.max(1));
+    loop {
+        let (state2, me2) = (state.clone(), me.clone());
+        match web::block(move || refresh_once(&state2, &me2)).await {
+            Ok(Ok(Some(report))) => tracing::info!(
+                added = report.added,
+                updated = report.updated,
+                removed = report.removed,
+                unchanged = report.unchanged,
+                errors = report.error_count(),
+                ms = u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+                "catalog refreshed"
+            ),
+            Ok(Ok(None)) => tracing::debug!("another process holds the refresh lease"),
+            Ok(Err(e)) => tracing::error!(error = %e, "catalog refresh failed"),
+            Err(e) => tracing::error!(error = %e, "catalog refresh could not run"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = state.refresh_now.notified() => {}
+        }
+    }
+}
+
+/// Refreshes when this process can take the lease; `None` when another holds it.
+pub fn refresh_once(state: &AppState, me: &str) -> anyhow::Result<Option<ingest::Report>> {
+    if state.locations.is_empty() {
+        return Ok(None);
+    }
+    let now = store::now();
+    let until = now + chrono::Duration::from_std(LEASE_TTL)?;
+    {
+        let mut conn = state.store.conn()?;
+        if !leases::try_acquire(&mut conn, LEASE, me, now, until)? {
+            return Ok(None);
+        }
+    }
+    let result = ingest::ingest(&state.store, &state.locations, &state.settings.ingest_options(), &NoProgress);
+    let mut conn = state.store.conn()?;
+    leases::release(&mut conn, LEASE, me)?;
+    Ok(Some(result?))
+}

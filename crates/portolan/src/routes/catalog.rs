@@ -1,0 +1,178 @@
+//! `/catalog` and `/catalog/{namespace}/{kind}/{name}`.
+
+use actix_web::{HttpRequest, get, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use catalog::browse::{self, EntityDetail, FacetGroup, ListItem, ListQuery, RelatedEntity};
+use catalog::graph::Layout;
+
+use super::blocking;
+use crate::AppState;
+use crate::errors::AppError;
+
+pub struct FacetLink {
+    pub label: String,
+    pub count: i64,
+    pub selected: bool,
+    pub href: String,
+}
+
+pub struct FacetView {
+    pub name: &'static str,
+    pub values: Vec<FacetLink>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "catalog/list.html")]
+pub struct CatalogPage {
+    pub q: String,
+    pub items: Vec<ListItem>,
+    pub total: i64,
+    pub next_href: Option<String>,
+    pub first_href: Option<String>,
+    pub facets: Vec<FacetView>,
+    pub sort: String,
+    /// Filters kept when the search form is submitted.
+    pub hidden: Vec<(&'static str, String)>,
+    pub clear_href: Option<String>,
+}
+
+fn href(params: &[(&'static str, String)]) -> String {
+    if params.is_empty() {
+        return "/catalog".to_owned();
+    }
+    format!("/catalog?{}", serde_urlencoded::to_string(params).unwrap_or_default())
+}
+
+fn facet_views(query: &ListQuery, groups: Vec<FacetGroup>) -> Vec<FacetView> {
+    let base = query.filter_params();
+    groups
+        .into_iter()
+        .map(|group| FacetView {
+            name: group.name,
+            values: group
+                .values
+                .into_iter()
+                .map(|v| {
+                    let mut params: Vec<(&'static str, String)> = base.clone();
+                    if v.selected {
+                        params.retain(|(k, val)| !(*k == group.name && val.eq_ignore_ascii_case(&v.value)));
+                    } else {
+                        params.push((group.name, v.value.clone()));
+                    }
+                    FacetLink { label: v.label, count: v.count, selected: v.selected, href: href(&params) }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[get("/catalog")]
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<CatalogPage, AppError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).map_err(|e| AppError::bad_request("query", e.to_string()))?;
+    let query = ListQuery::parse(&pairs)?;
+    blocking(move || {
+        let mut conn = state.store.conn()?;
+        let page = browse::list(&mut conn, &query)?;
+        let facets = browse::facets(&mut conn, &query)?;
+        let params = query.filter_params();
+        let next_href = page.next_cursor.as_ref().map(|c| {
+            let mut p = params.clone();
+            p.push(("cursor", c.clone()));
+            href(&p)
+        });
+        let first_href = query.cursor.as_ref().map(|_| href(&params));
+        let hidden = params.iter().filter(|(k, _)| *k != "q" && *k != "sort").cloned().collect();
+        let sort = params.iter().find(|(k, _)| *k == "sort").map(|(_, v)| v.clone()).unwrap_or_default();
+        Ok(CatalogPage {
+            clear_href: (!params.is_empty()).then(|| "/catalog".to_owned()),
+            q: query.q.clone(),
+            items: page.items,
+            total: page.total,
+            next_href,
+            first_href,
+            facets: facet_views(&query, facets),
+            sort,
+            hidden,
+        })
+    })
+    .await
+}
+
+pub struct RelationSection {
+    pub label: String,
+    pub entities: Vec<RelatedEntity>,
+}
+
+/// The service overview cards; SLOs and budgets come from the scorecard work, templates from scaffolding.
+pub struct ServiceCards {
+    pub template_ref: Option<String>,
+    pub template_version: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "catalog/entity.html")]
+pub struct EntityPage {
+    pub d: EntityDetail,
+    pub title: String,
+    pub links: Vec<(String, String, String)>,
+    pub annotations: Vec<(String, String)>,
+    pub labels: Vec<(String, String)>,
+    pub sections: Vec<RelationSection>,
+    pub graph: Layout,
+    pub service: Option<ServiceCards>,
+    pub kind_lower: String,
+    pub system: Option<RelatedEntity>,
+    pub source: Option<String>,
+}
+
+fn string_pairs(value: Option<&serde_json::Value>) -> Vec<(String, String)> {
+    value
+        .and_then(serde_json::Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect())
+        .unwrap_or_default()
+}
+
+#[get("/catalog/{namespace}/{kind}/{name}")]
+pub async fn entity(state: web::Data<AppState>, path: web::Path<(String, String, String)>) -> Result<EntityPage, AppError> {
+    let (namespace, kind, name) = path.into_inner();
+    blocking(move || {
+        let mut conn = state.store.conn()?;
+        let d = browse::entity_detail(&mut conn, &kind, &namespace, &name)?
+            .ok_or_else(|| AppError::not_found(format!("no entity {kind}:{namespace}/{name} in the catalog")))?;
+        let meta = d.body.get("metadata");
+        let is_service = d.row.kind == "Component";
+        let service = is_service.then(|| ServiceCards {
+            template_ref: d.annotation("backstage.io/source-template").map(str::to_owned),
+            template_version: d.annotation("portolan.dev/template-version").map(str::to_owned),
+        });
+        let system = d
+            .relations
+            .iter()
+            .filter(|g| g.relation == "partOf")
+            .flat_map(|g| g.entities.iter())
+            .find(|r| r.kind == "System")
+            .cloned();
+        let sections = d
+            .relations
+            .iter()
+            .map(|g| RelationSection { label: browse::relation_label(&g.relation), entities: g.entities.clone() })
+            .collect();
+        let source = d.source_path.as_deref().map(|p| catalog::ingest::display(std::path::Path::new(p)));
+        Ok(EntityPage {
+            title: d.row.display_name.clone(),
+            links: d.links(),
+            annotations: string_pairs(meta.and_then(|m| m.get("annotations"))),
+            labels: string_pairs(meta.and_then(|m| m.get("labels"))),
+            sections,
+            graph: d.graph.clone(),
+            service,
+            kind_lower: d.row.kind.to_lowercase(),
+            system,
+            source,
+            d,
+        })
+    })
+    .await
+}

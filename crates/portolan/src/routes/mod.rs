@@ -1,0 +1,36 @@
+//! Routes, one module per area; handlers parse input, call the domain, and hand a page struct or JSON back.
+
+mod api;
+mod catalog;
+mod ops;
+mod teams;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(ops::index)
+        .service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(ops::stylesheet)
+        .service(catalog::list)
+        .service(catalog::entity)
+        .service(teams::team)
+        .service(
+            web::scope("/api/v1")
+                .service(api::list_entities)
+                .service(api::get_entity)
+                .service(api::refresh)
+                .default_service(web::to(api::not_found)),
+        )
+        .default_service(web::to(ops::not_found));
+}
+
+/// Runs blocking database work off the async runtime.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T, crate::errors::AppError>
+where
+    F: FnOnce() -> Result<T, crate::errors::AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    web::block(work).await?
+}

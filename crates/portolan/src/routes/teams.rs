@@ -1,0 +1,47 @@
+//! `/teams/{name}`: a Group, its place in the tree, its people, and what it and its sub-teams own.
+
+use actix_web::{get, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use catalog::browse::{self, TeamView};
+use catalog::entity::DEFAULT_NAMESPACE;
+
+use super::blocking;
+use crate::AppState;
+use crate::errors::AppError;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "teams/team.html")]
+pub struct TeamPage {
+    pub t: TeamView,
+    pub email: Option<String>,
+    pub description: Option<String>,
+    pub sub_teams: usize,
+}
+
+/// `name` may carry a namespace: `/teams/dev/team-a` is not a route, so `dev.team-a` is not either; teams outside
+/// the default namespace are reached as `/teams/{name}?namespace=dev`.
+#[derive(serde::Deserialize)]
+pub struct TeamQuery {
+    namespace: Option<String>,
+}
+
+#[get("/teams/{name}")]
+pub async fn team(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    query: web::Query<TeamQuery>,
+) -> Result<TeamPage, AppError> {
+    let name = name.into_inner();
+    let namespace = query.into_inner().namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
+    blocking(move || {
+        let mut conn = state.store.conn()?;
+        let t = browse::team(&mut conn, &namespace, &name)?
+            .ok_or_else(|| AppError::not_found(format!("no team (Group) {namespace}/{name} in the catalog")))?;
+        let profile = t.group.body.get("spec").and_then(|s| s.get("profile"));
+        let email = profile.and_then(|p| p.get("email")).and_then(|e| e.as_str()).map(str::to_owned);
+        let description = t.group.row.description.clone();
+        Ok(TeamPage { sub_teams: t.subtree.len().saturating_sub(1), email, description, t })
+    })
+    .await
+}

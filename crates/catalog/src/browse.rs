@@ -45,10 +45,8 @@ impl ListQuery {
             let filter = &mut query.filter;
             match key.as_str() {
                 "kind" => {
-                    let kind = Kind::parse(value).ok_or_else(|| QueryError {
-                        field: "kind",
-                        message: format!("unknown kind `{value}`"),
-                    })?;
+                    let kind = Kind::parse(value)
+                        .ok_or_else(|| QueryError { field: "kind", message: format!("unknown kind `{value}`") })?;
                     push_unique(&mut filter.kinds, kind.as_str().to_owned());
                 }
                 "type" => push_unique(&mut filter.types, value.to_owned()),
@@ -82,13 +80,12 @@ impl ListQuery {
                     query.sort = Sort { key, descending };
                 }
                 "limit" => {
-                    query.limit = value
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or_else(|| QueryError {
-                            field: "limit",
-                            message: format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                    query.limit =
+                        value.parse::<i64>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+                            QueryError {
+                                field: "limit",
+                                message: format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                            }
                         })?;
                 }
                 "cursor" => {
@@ -221,7 +218,8 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> store::StoreResult<Li
 
 /// Turns summaries into list items, looking up every owner's display name in one query.
 pub fn with_owners(conn: &mut DbConnection, rows: Vec<EntitySummary>) -> store::StoreResult<Vec<ListItem>> {
-    let owner_refs: Vec<String> = rows.iter().filter_map(|r| r.owner_ref.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let owner_refs: Vec<String> =
+        rows.iter().filter_map(|r| r.owner_ref.clone()).collect::<HashSet<_>>().into_iter().collect();
     let owners = owner_labels(conn, &owner_refs)?;
     Ok(rows
         .into_iter()
@@ -253,7 +251,10 @@ pub fn owner_labels(conn: &mut DbConnection, refs: &[String]) -> store::StoreRes
         .into_iter()
         .map(|e| {
             let path = entity_path(&e.namespace, &e.kind, &e.name);
-            (e.entity_ref.clone(), OwnerLabel { entity_ref: e.entity_ref, display_name: e.display_name, path: Some(path) })
+            (
+                e.entity_ref.clone(),
+                OwnerLabel { entity_ref: e.entity_ref, display_name: e.display_name, path: Some(path) },
+            )
         })
         .collect())
 }
@@ -359,7 +360,8 @@ impl EntityDetail {
                     .filter_map(|l| {
                         let url = l.get("url")?.as_str()?.to_owned();
                         let title = l.get("title").and_then(Json::as_str).unwrap_or(&url).to_owned();
-                        let kind = l.get("type").or_else(|| l.get("icon")).and_then(Json::as_str).unwrap_or("").to_owned();
+                        let kind =
+                            l.get("type").or_else(|| l.get("icon")).and_then(Json::as_str).unwrap_or("").to_owned();
                         Some((url, title, kind))
                     })
                     .collect()
@@ -375,9 +377,13 @@ pub fn entity_detail(
     namespace: &str,
     name: &str,
 ) -> store::StoreResult<Option<EntityDetail>> {
-    let Some(kind) = Kind::parse(kind) else { return Ok(None) };
+    let Some(kind) = Kind::parse(kind) else {
+        return Ok(None);
+    };
     let entity_ref = EntityRef::new(kind.as_str(), namespace, name).to_string();
-    let Some(row) = entities::by_ref(conn, &entity_ref)? else { return Ok(None) };
+    let Some(row) = entities::by_ref(conn, &entity_ref)? else {
+        return Ok(None);
+    };
     let body: Json = serde_json::from_str(&row.body).unwrap_or(Json::Null);
     let tags = entities::tags_of(conn, row.id)?;
     let rows = entities::relations_from(conn, &entity_ref)?;
@@ -411,13 +417,10 @@ pub fn entity_detail(
         grouped.entry(r.relation_type).or_default().push(related);
     }
     let owner = row.owner_ref.as_ref().map(|o| {
-        grouped
-            .get("ownedBy")
-            .and_then(|g| g.iter().find(|r| &r.target_ref == o))
-            .map_or_else(
-                || unresolved_label(o),
-                |r| OwnerLabel { entity_ref: o.clone(), display_name: r.display_name.clone(), path: r.path.clone() },
-            )
+        grouped.get("ownedBy").and_then(|g| g.iter().find(|r| &r.target_ref == o)).map_or_else(
+            || unresolved_label(o),
+            |r| OwnerLabel { entity_ref: o.clone(), display_name: r.display_name.clone(), path: r.path.clone() },
+        )
     });
     let source = sources::by_id(conn, row.source_id)?;
     let problems: Vec<Problem> = source
@@ -469,7 +472,9 @@ pub struct TeamView {
 pub const TEAM_OWNED_LIMIT: i64 = 200;
 
 pub fn team(conn: &mut DbConnection, namespace: &str, name: &str) -> store::StoreResult<Option<TeamView>> {
-    let Some(group) = entity_detail(conn, "group", namespace, name)? else { return Ok(None) };
+    let Some(group) = entity_detail(conn, "group", namespace, name)? else {
+        return Ok(None);
+    };
     let related = |relation: &str| -> Vec<RelatedEntity> {
         group.relations.iter().filter(|g| g.relation == relation).flat_map(|g| g.entities.clone()).collect()
     };
@@ -538,8 +543,7 @@ mod tests {
         assert_eq!(q.filter.words, vec!["way", "back"]);
         assert_eq!(q.sort, Sort { key: SortKey::Kind, descending: true });
         assert_eq!(q.limit, 10);
-        let again: Vec<(String, String)> =
-            q.filter_params().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let again: Vec<(String, String)> = q.filter_params().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         let reparsed = ListQuery::parse(&again).expect("valid");
         assert_eq!(reparsed.filter, q.filter);
         assert_eq!(reparsed.sort, q.sort);

@@ -164,7 +164,9 @@ pub trait Substitutions {
 pub enum Document {
     Entity(Box<Entity>),
     /// Refused; the reference is known when the kind and name were readable, so the last good version can be kept.
-    Invalid { entity_ref: Option<EntityRef> },
+    Invalid {
+        entity_ref: Option<EntityRef>,
+    },
     /// Empty documents and YAML that is not a descriptor at all (no apiVersion and no kind).
     Skipped,
 }
@@ -186,6 +188,9 @@ pub fn read_document(doc: &Node, subst: &mut dyn Substitutions, problems: &mut V
     }
     outcome
 }
+
+/// A rule a metadata value must follow.
+type ValueCheck = fn(&str) -> Result<(), String>;
 
 struct Checker<'p> {
     problems: &'p mut Vec<Problem>,
@@ -371,14 +376,18 @@ impl Checker<'_> {
         for (i, item) in items.iter().enumerate() {
             match item.as_str() {
                 Some(s) => out.push((s, item.pos)),
-                None => self.error(item.pos, format!("{path}.{field}[{i}] must be a string, found {}", item.type_name())),
+                None => {
+                    self.error(item.pos, format!("{path}.{field}[{i}] must be a string, found {}", item.type_name()))
+                }
             }
         }
         out
     }
 
-    fn string_map(&mut self, parent: &Node, field: &str, check_value: Option<fn(&str) -> Result<(), String>>) {
-        let Some(node) = parent.get(field) else { return };
+    fn string_map(&mut self, parent: &Node, field: &str, check_value: Option<ValueCheck>) {
+        let Some(node) = parent.get(field) else {
+            return;
+        };
         let Some(entries) = node.as_map() else {
             if !node.is_null() {
                 self.error(node.pos, format!("metadata.{field} must be a mapping, found {}", node.type_name()));
@@ -468,10 +477,10 @@ impl Checker<'_> {
             self.relate(emit, owner, pos, "spec.owner", Some(Kind::Group), "ownedBy");
         }
         let one = |this: &mut Self, emit: &mut RelationEmitter<'_>, field: &str, kind: Kind, relation| {
-            if let Some(node) = spec.get(field) {
-                if let Some(text) = node.as_str() {
-                    this.relate(emit, text, node.pos, &format!("spec.{field}"), Some(kind), relation);
-                }
+            if let Some(node) = spec.get(field)
+                && let Some(text) = node.as_str()
+            {
+                this.relate(emit, text, node.pos, &format!("spec.{field}"), Some(kind), relation);
             }
         };
         let many =
@@ -521,28 +530,28 @@ impl Checker<'_> {
                 self.profile(spec);
             }
             Kind::Location => {
-                if let Some(t) = spec.get("type").and_then(Node::as_str) {
-                    if t != "file" {
-                        let pos = spec.get("type").map_or(spec.pos, |n| n.pos);
-                        self.problems.push(Problem::warning(
-                            pos,
-                            format!("Location type `{t}` is not read; only file locations (relative paths and globs) are"),
-                        ));
-                        return;
-                    }
+                if let Some(t) = spec.get("type").and_then(Node::as_str)
+                    && t != "file"
+                {
+                    let pos = spec.get("type").map_or(spec.pos, |n| n.pos);
+                    self.problems.push(Problem::warning(
+                        pos,
+                        format!("Location type `{t}` is not read; only file locations (relative paths and globs) are"),
+                    ));
+                    return;
                 }
-                if let Some(node) = spec.get("target") {
-                    if let Some(text) = node.as_str() {
-                        targets.push(LocationTarget { target: text.to_owned(), pos: node.pos });
-                    }
+                if let Some(node) = spec.get("target")
+                    && let Some(text) = node.as_str()
+                {
+                    targets.push(LocationTarget { target: text.to_owned(), pos: node.pos });
                 }
                 for (text, pos) in self.string_list(spec, "spec", "targets", false) {
                     targets.push(LocationTarget { target: text.to_owned(), pos });
                 }
-                if let Some(node) = spec.get("presence") {
-                    if node.as_str().is_some_and(|p| p != "required" && p != "optional") {
-                        self.error(node.pos, "spec.presence must be `required` or `optional`");
-                    }
+                if let Some(node) = spec.get("presence")
+                    && node.as_str().is_some_and(|p| p != "required" && p != "optional")
+                {
+                    self.error(node.pos, "spec.presence must be `required` or `optional`");
                 }
             }
             Kind::Template => {}
@@ -550,7 +559,9 @@ impl Checker<'_> {
     }
 
     fn profile(&mut self, spec: &Node) {
-        let Some(profile) = spec.get("profile") else { return };
+        let Some(profile) = spec.get("profile") else {
+            return;
+        };
         if profile.as_map().is_none() {
             if !profile.is_null() {
                 self.error(profile.pos, format!("spec.profile must be a mapping, found {}", profile.type_name()));
@@ -594,7 +605,10 @@ impl Checker<'_> {
                             node.to_json()
                         }
                         None => {
-                            self.error(target.pos, format!("{directive} takes a path or URL, found {}", target.type_name()));
+                            self.error(
+                                target.pos,
+                                format!("{directive} takes a path or URL, found {}", target.type_name()),
+                            );
                             node.to_json()
                         }
                     };
@@ -611,7 +625,9 @@ impl Checker<'_> {
 }
 
 fn substitution(node: &Node) -> Option<(&'static str, &Node)> {
-    let [(key, target)] = node.as_map()? else { return None };
+    let [(key, target)] = node.as_map()? else {
+        return None;
+    };
     let directive = SUBSTITUTIONS.into_iter().find(|d| key.as_str() == Some(*d))?;
     Some((directive, target))
 }
@@ -735,7 +751,8 @@ mod tests {
              spec: {type: team, parent: org, children: [], members: [alice], profile: {displayName: Team A}}\n",
         );
         assert_eq!(group.display_name(), "Team A");
-        let rels: Vec<String> = group.relations.iter().map(|r| format!("{} {} {}", r.source, r.relation, r.target)).collect();
+        let rels: Vec<String> =
+            group.relations.iter().map(|r| format!("{} {} {}", r.source, r.relation, r.target)).collect();
         assert!(rels.contains(&"group:dev/team-a childOf group:dev/org".to_owned()));
         assert!(rels.contains(&"group:dev/team-a hasMember user:dev/alice".to_owned()));
         let (_, problems) = read("apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: bob}\nspec: {}\n");

@@ -203,7 +203,9 @@ pub fn check_namespace(text: &str) -> Result<(), String> {
 fn is_dns_label(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 63
-        && text.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && text
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 fn is_dns_subdomain(text: &str) -> bool {
@@ -216,10 +218,10 @@ pub fn check_key(text: &str) -> Result<(), String> {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, text),
     };
-    if let Some(prefix) = prefix {
-        if !is_dns_subdomain(prefix) {
-            return Err(format!("the prefix of `{text}` must be a DNS subdomain such as `example.com`"));
-        }
+    if let Some(prefix) = prefix
+        && !is_dns_subdomain(prefix)
+    {
+        return Err(format!("the prefix of `{text}` must be a DNS subdomain such as `example.com`"));
     }
     check_name(name).map_err(|reason| format!("the key `{text}` is invalid: {reason}"))
 }
@@ -263,10 +265,7 @@ mod tests {
 
     #[test]
     fn refs_without_kind_need_a_default() {
-        assert_eq!(
-            EntityRef::parse("artists-db", None, "default"),
-            Err(RefError::MissingKind("artists-db".into()))
-        );
+        assert_eq!(EntityRef::parse("artists-db", None, "default"), Err(RefError::MissingKind("artists-db".into())));
         assert!(matches!(EntityRef::parse("component:bad name", None, "default"), Err(RefError::Invalid { .. })));
         assert!(matches!(EntityRef::parse("  ", None, "default"), Err(RefError::Empty(_))));
     }

@@ -151,10 +151,7 @@ fn relation_info(relation: &str) -> (usize, Side, &str) {
         .iter()
         .enumerate()
         .find(|(_, (name, _, _))| *name == relation)
-        .map_or(
-            (RELATIONS.len(), Side::Right, relation),
-            |(rank, &(_, side, label))| (rank, side, label),
-        )
+        .map_or((RELATIONS.len(), Side::Right, relation), |(rank, &(_, side, label))| (rank, side, label))
 }
 
 /// A neighbour node chosen for placement, with its relations in order.
@@ -178,10 +175,7 @@ pub fn layout(
     neighbours: &[Neighbour],
     max_nodes: usize,
 ) -> Layout {
-    let mut sorted: Vec<&Neighbour> = neighbours
-        .iter()
-        .filter(|n| n.entity_ref != centre_ref)
-        .collect();
+    let mut sorted: Vec<&Neighbour> = neighbours.iter().filter(|n| n.entity_ref != centre_ref).collect();
     sorted.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
 
     let mut seen_pairs: BTreeSet<(&str, &str)> = BTreeSet::new();
@@ -198,11 +192,7 @@ pub fn layout(
             chosen[i].relations.push(&n.relation);
         } else if chosen.len() < max_nodes {
             chosen_index.insert(key, chosen.len());
-            chosen.push(Chosen {
-                neighbour: n,
-                side,
-                relations: vec![&n.relation],
-            });
+            chosen.push(Chosen { neighbour: n, side, relations: vec![&n.relation] });
         } else {
             omitted_keys.insert(key);
         }
@@ -215,31 +205,16 @@ pub fn layout(
     let centre_width = box_width(&truncate_label(centre_full));
     let column_width = |col: &[&Chosen<'_>]| {
         col.iter()
-            .map(|c| {
-                box_width(&truncate_label(fallback_label(
-                    &c.neighbour.label,
-                    &c.neighbour.entity_ref,
-                )))
-            })
+            .map(|c| box_width(&truncate_label(fallback_label(&c.neighbour.label, &c.neighbour.entity_ref))))
             .fold(0.0, f64::max)
     };
     let left_width = column_width(&left);
     let right_width = column_width(&right);
 
-    let content_height = column_height(left.len())
-        .max(column_height(right.len()))
-        .max(BOX_HEIGHT);
-    let centre_x = if left.is_empty() {
-        MARGIN
-    } else {
-        MARGIN + left_width + COLUMN_GAP
-    };
+    let content_height = column_height(left.len()).max(column_height(right.len())).max(BOX_HEIGHT);
+    let centre_x = if left.is_empty() { MARGIN } else { MARGIN + left_width + COLUMN_GAP };
     let right_x = centre_x + centre_width + COLUMN_GAP;
-    let width = if right.is_empty() {
-        centre_x + centre_width + MARGIN
-    } else {
-        right_x + right_width + MARGIN
-    };
+    let width = if right.is_empty() { centre_x + centre_width + MARGIN } else { right_x + right_width + MARGIN };
     let height = content_height + 2.0 * MARGIN;
 
     let mut nodes = Vec::with_capacity(chosen.len() + 1);
@@ -293,11 +268,7 @@ pub fn layout(
             Side::Right => (0, index),
         };
         let count = relations.len();
-        let step = if count > 1 {
-            PARALLEL_SPREAD.min(2.0 * MAX_BOW / (count - 1) as f64)
-        } else {
-            0.0
-        };
+        let step = if count > 1 { PARALLEL_SPREAD.min(2.0 * MAX_BOW / (count - 1) as f64) } else { 0.0 };
         for (k, relation) in relations.iter().enumerate() {
             let bow = (k as f64 - (count - 1) as f64 / 2.0) * step;
             let (path, label_x, label_y) = curve(&nodes[from], &nodes[to], bow);
@@ -313,35 +284,18 @@ pub fn layout(
         }
     }
 
-    Layout {
-        width: round1(width),
-        height: round1(height),
-        nodes,
-        edges,
-        omitted: omitted_keys.len(),
-    }
+    Layout { width: round1(width), height: round1(height), nodes, edges, omitted: omitted_keys.len() }
 }
 
 /// Total order on all fields, so the result does not depend on input order.
 fn sort_key(n: &Neighbour) -> (usize, &str, &str, &str, &str, bool) {
-    (
-        relation_info(&n.relation).0,
-        &n.relation,
-        &n.label,
-        &n.entity_ref,
-        &n.kind,
-        n.resolved,
-    )
+    (relation_info(&n.relation).0, &n.relation, &n.label, &n.entity_ref, &n.kind, n.resolved)
 }
 
 /// The trimmed label, or the entity ref when the label is blank.
 fn fallback_label<'a>(label: &'a str, entity_ref: &'a str) -> &'a str {
     let trimmed = label.trim();
-    if trimmed.is_empty() {
-        entity_ref
-    } else {
-        trimmed
-    }
+    if trimmed.is_empty() { entity_ref } else { trimmed }
 }
 
 fn truncate_label(label: &str) -> String {
@@ -360,11 +314,7 @@ fn box_width(label: &str) -> f64 {
 }
 
 fn column_height(rows: usize) -> f64 {
-    if rows == 0 {
-        0.0
-    } else {
-        rows as f64 * BOX_HEIGHT + (rows - 1) as f64 * ROW_GAP
-    }
+    if rows == 0 { 0.0 } else { rows as f64 * BOX_HEIGHT + (rows - 1) as f64 * ROW_GAP }
 }
 
 /// Cubic Bézier from the right side of `a` to the left side of `b`, with
@@ -420,13 +370,7 @@ mod tests {
     }
 
     fn centre_layout(neighbours: &[Neighbour], max_nodes: usize) -> Layout {
-        layout(
-            "component:default/centre",
-            "centre",
-            "Component",
-            neighbours,
-            max_nodes,
-        )
+        layout("component:default/centre", "centre", "Component", neighbours, max_nodes)
     }
 
     /// A varied neighbourhood: every known relation, several per side.
@@ -443,11 +387,7 @@ mod tests {
     }
 
     fn find<'a>(l: &'a Layout, entity_ref: &str) -> Vec<(usize, &'a PlacedNode)> {
-        l.nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.entity_ref == entity_ref)
-            .collect()
+        l.nodes.iter().enumerate().filter(|(_, n)| n.entity_ref == entity_ref).collect()
     }
 
     /// Parses `M x0 y0 C x1 y1 x2 y2 x3 y3` into eight numbers.
@@ -487,30 +427,10 @@ mod tests {
 
     #[test]
     fn relations_go_to_the_documented_side() {
-        let right = [
-            "dependsOn",
-            "consumesApi",
-            "partOf",
-            "ownedBy",
-            "childOf",
-            "memberOf",
-            "providesApi",
-            "somethingNew",
-        ];
-        let left = [
-            "dependencyOf",
-            "apiConsumedBy",
-            "hasPart",
-            "ownerOf",
-            "parentOf",
-            "hasMember",
-            "apiProvidedBy",
-        ];
-        for (relation, expect_right) in right
-            .iter()
-            .map(|r| (r, true))
-            .chain(left.iter().map(|r| (r, false)))
-        {
+        let right =
+            ["dependsOn", "consumesApi", "partOf", "ownedBy", "childOf", "memberOf", "providesApi", "somethingNew"];
+        let left = ["dependencyOf", "apiConsumedBy", "hasPart", "ownerOf", "parentOf", "hasMember", "apiProvidedBy"];
+        for (relation, expect_right) in right.iter().map(|r| (r, true)).chain(left.iter().map(|r| (r, false))) {
             let l = centre_layout(&[nb("api:default/x", "x", relation)], 10);
             assert_eq!(l.nodes.len(), 2, "{relation}");
             let (c, n) = (&l.nodes[0], &l.nodes[1]);
@@ -540,12 +460,7 @@ mod tests {
             ],
             10,
         );
-        let label_of = |relation: &str| {
-            l.edges
-                .iter()
-                .find(|e| e.relation == relation)
-                .map(|e| e.label.as_str())
-        };
+        let label_of = |relation: &str| l.edges.iter().find(|e| e.relation == relation).map(|e| e.label.as_str());
         assert_eq!(label_of("dependencyOf"), Some("dependsOn"));
         assert_eq!(label_of("ownedBy"), Some("ownedBy"));
         assert_eq!(label_of("apiProvidedBy"), Some("providesApi"));
@@ -571,24 +486,11 @@ mod tests {
         assert!(a.iter().any(|(_, n)| n.x < centre_x));
         assert!(a.iter().any(|(_, n)| n.x > centre_x));
         assert_eq!(find(&l, "component:default/b").len(), 1);
-        assert_eq!(
-            find(&l, "component:default/centre").len(),
-            1,
-            "no self loop"
-        );
+        assert_eq!(find(&l, "component:default/centre").len(), 1, "no self loop");
         assert_eq!(l.nodes.len(), 4);
 
-        let right_a = a
-            .iter()
-            .find(|(_, n)| n.x > centre_x)
-            .map(|(i, _)| *i)
-            .expect("a on the right");
-        let mut rels: Vec<&str> = l
-            .edges
-            .iter()
-            .filter(|e| e.to == right_a)
-            .map(|e| e.relation.as_str())
-            .collect();
+        let right_a = a.iter().find(|(_, n)| n.x > centre_x).map(|(i, _)| *i).expect("a on the right");
+        let mut rels: Vec<&str> = l.edges.iter().filter(|e| e.to == right_a).map(|e| e.relation.as_str()).collect();
         rels.sort_unstable();
         assert_eq!(rels, ["consumesApi", "dependsOn"]);
         assert_eq!(l.edges.len(), 4);
@@ -602,15 +504,8 @@ mod tests {
 
     #[test]
     fn max_nodes_bounds_placement_and_counts_omitted() {
-        let mut input: Vec<Neighbour> = (0..10)
-            .map(|i| {
-                nb(
-                    &format!("component:default/d{i}"),
-                    &format!("d{i}"),
-                    "dependencyOf",
-                )
-            })
-            .collect();
+        let mut input: Vec<Neighbour> =
+            (0..10).map(|i| nb(&format!("component:default/d{i}"), &format!("d{i}"), "dependencyOf")).collect();
         input.push(nb("group:default/team", "team", "ownedBy"));
         // Same entity twice on one side counts once when omitted.
         input.push(nb("component:default/d9", "d9", "apiConsumedBy"));
@@ -620,12 +515,7 @@ mod tests {
         assert_eq!(l.omitted, 8);
         // ownedBy ranks first, then labels in order.
         let refs: BTreeSet<&str> = l.nodes[1..].iter().map(|n| n.entity_ref.as_str()).collect();
-        let expected: BTreeSet<&str> = [
-            "group:default/team",
-            "component:default/d0",
-            "component:default/d1",
-        ]
-        .into();
+        let expected: BTreeSet<&str> = ["group:default/team", "component:default/d0", "component:default/d1"].into();
         assert_eq!(refs, expected);
         assert_eq!(l.edges.len(), 3);
 
@@ -675,10 +565,8 @@ mod tests {
         assert!(l.nodes.len() > 40);
         for (i, a) in l.nodes.iter().enumerate() {
             for b in &l.nodes[i + 1..] {
-                let apart = a.x + a.width <= b.x
-                    || b.x + b.width <= a.x
-                    || a.y + a.height <= b.y
-                    || b.y + b.height <= a.y;
+                let apart =
+                    a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y;
                 assert!(apart, "{} overlaps {}", a.entity_ref, b.entity_ref);
             }
         }
@@ -712,21 +600,15 @@ mod tests {
             .filter(|(_, side, _)| *side == Side::Left)
             .map(|(relation, _, _)| nb("component:default/p", "p", relation))
             .collect();
-        let mut cases: Vec<Layout> = [0, 1, 5, 17, 100]
-            .iter()
-            .map(|&max| centre_layout(&big_neighbourhood(), max))
-            .collect();
+        let mut cases: Vec<Layout> =
+            [0, 1, 5, 17, 100].iter().map(|&max| centre_layout(&big_neighbourhood(), max)).collect();
         cases.push(centre_layout(&parallel, 10));
         assert_eq!(cases[5].edges.len(), 7);
         for l in cases {
             for n in &l.nodes {
                 assert!(n.x >= MARGIN && n.y >= MARGIN, "{}", n.entity_ref);
                 assert!(n.x + n.width <= l.width - MARGIN + 1e-9, "{}", n.entity_ref);
-                assert!(
-                    n.y + n.height <= l.height - MARGIN + 1e-9,
-                    "{}",
-                    n.entity_ref
-                );
+                assert!(n.y + n.height <= l.height - MARGIN + 1e-9, "{}", n.entity_ref);
             }
             for e in &l.edges {
                 let p = parse_path(&e.path);
@@ -743,13 +625,7 @@ mod tests {
     #[test]
     fn centre_is_vertically_centred() {
         let input: Vec<Neighbour> = (0..6)
-            .map(|i| {
-                nb(
-                    &format!("component:default/n{i}"),
-                    &format!("n{i}"),
-                    "dependsOn",
-                )
-            })
+            .map(|i| nb(&format!("component:default/n{i}"), &format!("n{i}"), "dependsOn"))
             .chain([nb("component:default/up", "up", "dependencyOf")])
             .collect();
         let l = centre_layout(&input, 100);
@@ -776,10 +652,7 @@ mod tests {
         assert!(n.label.ends_with('…'));
         assert!(long.starts_with(n.label.trim_end_matches('…')));
         assert_eq!(n.full_label, long);
-        assert_eq!(
-            n.width,
-            MAX_LABEL_CHARS as f64 * CHAR_WIDTH + 2.0 * BOX_PADDING
-        );
+        assert_eq!(n.width, MAX_LABEL_CHARS as f64 * CHAR_WIDTH + 2.0 * BOX_PADDING);
         let m = find(&l, "component:default/mid")[0].1;
         assert_eq!(m.width, 19.0 * CHAR_WIDTH + 2.0 * BOX_PADDING);
         assert!(m.width < n.width);
@@ -787,10 +660,7 @@ mod tests {
         assert_eq!(b.label, "component:default/blank");
         // Exactly at the limit stays untouched.
         assert_eq!(truncate_label(&"x".repeat(28)), "x".repeat(28));
-        assert_eq!(
-            truncate_label(&"é".repeat(29)),
-            format!("{}…", "é".repeat(27))
-        );
+        assert_eq!(truncate_label(&"é".repeat(29)), format!("{}…", "é".repeat(27)));
     }
 
     #[test]
@@ -798,11 +668,7 @@ mod tests {
         let l = centre_layout(
             &[
                 nb("component:default/s", "s", "dependencyOf"),
-                nb(
-                    "component:default/long",
-                    "a-much-longer-label-here",
-                    "dependencyOf",
-                ),
+                nb("component:default/long", "a-much-longer-label-here", "dependencyOf"),
             ],
             10,
         );

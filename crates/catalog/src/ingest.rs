@@ -132,11 +132,7 @@ pub fn root_keys(paths: &[PathBuf]) -> Result<Vec<String>, IngestError> {
 /// A path as people read it: relative to the working directory when under it.
 pub fn display(path: &Path) -> String {
     let cwd = std::env::current_dir().ok();
-    cwd.as_deref()
-        .and_then(|cwd| path.strip_prefix(cwd).ok())
-        .unwrap_or(path)
-        .to_string_lossy()
-        .into_owned()
+    cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok()).unwrap_or(path).to_string_lossy().into_owned()
 }
 
 /// A file reached by the walk, with what the first pass learned of it.
@@ -230,7 +226,9 @@ impl Substitutions for FileSubstitutions<'_> {
             }
             match fetch(target, self.options) {
                 Ok(text) => text,
-                Err(reason) => return Ok(Substituted::Kept(format!("{directive} {target} was not fetched: {reason}"))),
+                Err(reason) => {
+                    return Ok(Substituted::Kept(format!("{directive} {target} was not fetched: {reason}")));
+                }
             }
         } else {
             let relative = target.strip_prefix("file:").unwrap_or(target);
@@ -247,7 +245,10 @@ impl Substitutions for FileSubstitutions<'_> {
             }
             let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             if len > self.options.max_file_bytes {
-                return Err(format!("{directive} `{target}` is {len} bytes; the limit is {}", self.options.max_file_bytes));
+                return Err(format!(
+                    "{directive} `{target}` is {len} bytes; the limit is {}",
+                    self.options.max_file_bytes
+                ));
             }
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{directive} `{target}` cannot be read: {e}"))?;
@@ -269,10 +270,8 @@ impl Substitutions for FileSubstitutions<'_> {
 }
 
 fn fetch(url: &str, options: &IngestOptions) -> Result<String, String> {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(options.remote_timeout)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client =
+        reqwest::blocking::Client::builder().timeout(options.remote_timeout).build().map_err(|e| e.to_string())?;
     let response = client.get(url).send().and_then(|r| r.error_for_status()).map_err(|e| e.to_string())?;
     if response.content_length().is_some_and(|len| len > options.max_file_bytes) {
         return Err(format!("the response is larger than {} bytes", options.max_file_bytes));
@@ -358,9 +357,8 @@ fn read_bytes(path: &Path, options: &IngestOptions) -> Result<Vec<u8>, Problem> 
 }
 
 fn as_text(bytes: &[u8]) -> Result<&str, Problem> {
-    std::str::from_utf8(bytes).map_err(|e| {
-        Problem::error(utf8_error_pos(bytes, e.valid_up_to()), "the file is not UTF-8 text".to_owned())
-    })
+    std::str::from_utf8(bytes)
+        .map_err(|e| Problem::error(utf8_error_pos(bytes, e.valid_up_to()), "the file is not UTF-8 text".to_owned()))
 }
 
 /// The first pass: every file reachable from the roots, and whether it changed since it was stored.
@@ -401,7 +399,9 @@ fn discover(roots: &[Root], stored: &HashMap<String, sources::SourceRow>, option
                     }
                     // Only files that mention a Location can reach others; the rest wait for the second pass.
                     _ if bytes.windows(8).any(|w| w.eq_ignore_ascii_case(b"location")) => match as_text(&bytes) {
-                        Ok(text) => read_file(&file.path, text, &roots[root].boundary, &first_pass_options(options)).targets,
+                        Ok(text) => {
+                            read_file(&file.path, text, &roots[root].boundary, &first_pass_options(options)).targets
+                        }
                         Err(_) => Vec::new(),
                     },
                     _ => Vec::new(),
@@ -515,7 +515,8 @@ pub fn ingest(
     let reached_keys: HashSet<&str> = reached.iter().map(|f| f.key.as_str()).collect();
     let vanished: Vec<i64> =
         stored.values().filter(|s| !reached_keys.contains(s.path.as_str())).map(|s| s.id).collect();
-    let unchanged_ids: Vec<i64> = reached.iter().filter(|f| f.unchanged).filter_map(|f| stored.get(&f.key)).map(|s| s.id).collect();
+    let unchanged_ids: Vec<i64> =
+        reached.iter().filter(|f| f.unchanged).filter_map(|f| stored.get(&f.key)).map(|s| s.id).collect();
     report.files_unchanged = unchanged_ids.len();
     store.transaction::<_, IngestError>(|conn| {
         report.removed += usize::try_from(entity_rows::count_by_source(conn, &vanished)?).unwrap_or(0);
@@ -643,8 +644,10 @@ pub fn validate(paths: &[PathBuf], options: &IngestOptions) -> Result<Report, In
         for entity in &parsed.entities {
             let key = entity.entity_ref.to_string();
             if let Some(first) = defined.get(&key) {
-                let mut problem =
-                    Problem::error(entity.pos, format!("{key} is already defined in {first}; this definition is ignored"));
+                let mut problem = Problem::error(
+                    entity.pos,
+                    format!("{key} is already defined in {first}; this definition is ignored"),
+                );
                 problem.entity_ref = Some(key);
                 parsed.problems.push(problem);
             } else {

@@ -205,7 +205,9 @@ pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, YamlErro
             Event::SequenceEnd | Event::MappingEnd => {
                 let size = sizes.pop().unwrap_or(1);
                 match stack.pop() {
-                    Some(Open::Seq { pos, anchor, items }) => Some((Node { value: Value::Seq(items), pos }, anchor, size)),
+                    Some(Open::Seq { pos, anchor, items }) => {
+                        Some((Node { value: Value::Seq(items), pos }, anchor, size))
+                    }
                     Some(Open::Map { pos, anchor, entries, .. }) => {
                         Some((Node { value: Value::Map(entries), pos }, anchor, size))
                     }
@@ -213,10 +215,9 @@ pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, YamlErro
                 }
             }
             Event::Alias(id) => {
-                let (node, size) = anchors.get(&id).ok_or_else(|| YamlError {
-                    pos,
-                    message: "alias to an unknown anchor".to_owned(),
-                })?;
+                let (node, size) = anchors
+                    .get(&id)
+                    .ok_or_else(|| YamlError { pos, message: "alias to an unknown anchor".to_owned() })?;
                 if nodes + size > limits.max_nodes {
                     return Err(too_big(pos, limits));
                 }
@@ -228,7 +229,9 @@ pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, YamlErro
             }
             Event::DocumentEnd | Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
         };
-        let Some((node, anchor, size)) = finished else { continue };
+        let Some((node, anchor, size)) = finished else {
+            continue;
+        };
         nodes += size;
         if nodes > limits.max_nodes {
             return Err(too_big(pos, limits));
@@ -258,7 +261,10 @@ fn too_deep(pos: Pos, limits: Limits) -> YamlError {
 fn too_big(pos: Pos, limits: Limits) -> YamlError {
     YamlError {
         pos,
-        message: format!("YAML expands to more than {} nodes (aliases included); refusing to read further", limits.max_nodes),
+        message: format!(
+            "YAML expands to more than {} nodes (aliases included); refusing to read further",
+            limits.max_nodes
+        ),
     }
 }
 
@@ -282,31 +288,34 @@ fn resolve_plain(text: &str) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
     }
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Value::Int(i);
-        }
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::Int(i);
     }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return Value::Int(i);
-        }
+    if let Some(oct) = text.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Value::Int(i);
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = text.parse::<i64>() {
-            return Value::Int(i);
-        }
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = text.parse::<i64>()
+    {
+        return Value::Int(i);
     }
-    if looks_like_float(digits) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if looks_like_float(digits)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::Str(text.to_owned())
 }

@@ -35,7 +35,10 @@ fn manifest_counts() -> BTreeMap<String, i64> {
             let kind = cells[1];
             let count = cells[2].split_whitespace().next().and_then(|n| n.parse::<i64>().ok());
             if let (Some(count), true) = (count, catalog::entity::Kind::parse(kind).is_some()) {
-                counts.insert(catalog::entity::Kind::parse(kind).map(|k| k.as_str().to_owned()).unwrap_or_default(), count);
+                counts.insert(
+                    catalog::entity::Kind::parse(kind).map(|k| k.as_str().to_owned()).unwrap_or_default(),
+                    count,
+                );
             }
         }
     }
@@ -66,7 +69,12 @@ fn backstage_examples_ingest_cleanly_and_match_the_manifest() {
             .map(|r| format!("{} {} {}", r.source_ref, r.relation_type, r.target_ref))
             .collect();
         // playback-order says `owner: guest`: an owner defaults to a Group, and the examples' guest is a User.
-        assert_eq!(dangling, vec!["component:default/playback-order ownedBy group:default/guest"], "{}", db.backend_name());
+        assert_eq!(
+            dangling,
+            vec!["component:default/playback-order ownedBy group:default/guest"],
+            "{}",
+            db.backend_name()
+        );
 
         // The local $text definition was read in.
         let webhook = entities::by_ref(&mut conn, "api:default/petstore-webhook").expect("query").expect("exists");
@@ -90,7 +98,8 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-const GROUP: &str = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: payments}\nspec: {type: team, children: []}\n";
+const GROUP: &str =
+    "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: payments}\nspec: {type: team, children: []}\n";
 
 fn component(name: &str, owner: &str) -> String {
     format!(
@@ -103,7 +112,11 @@ fn broken_files_keep_last_good_entities_and_vanished_files_remove_theirs() {
     for db in TestDb::all() {
         let dir = tempfile::tempdir().expect("tmp");
         write(dir.path(), "org.yaml", GROUP);
-        let svc = write(dir.path(), "svc/checkout.yaml", &format!("{}---\n{}", component("checkout", "payments"), component("cart", "payments")));
+        let svc = write(
+            dir.path(),
+            "svc/checkout.yaml",
+            &format!("{}---\n{}", component("checkout", "payments"), component("cart", "payments")),
+        );
         let first = run(&db, &[dir.path().to_path_buf()]);
         assert_eq!(first.added, 3, "{:?}", messages(&first));
         assert_eq!(first.error_count(), 0);
@@ -122,7 +135,12 @@ fn broken_files_keep_last_good_entities_and_vanished_files_remove_theirs() {
         let partial = run(&db, &[dir.path().to_path_buf()]);
         assert_eq!(partial.updated, 1, "{:?}", messages(&partial));
         assert_eq!(partial.error_count(), 1);
-        assert!(messages(&partial)[0].ends_with(":9:1: spec.owner is required for a Component") || messages(&partial)[0].contains("spec.owner is required"), "{:?}", messages(&partial));
+        assert!(
+            messages(&partial)[0].ends_with(":9:1: spec.owner is required for a Component")
+                || messages(&partial)[0].contains("spec.owner is required"),
+            "{:?}",
+            messages(&partial)
+        );
         let mut conn = db.store.conn().expect("conn");
         let cart = entities::by_ref(&mut conn, "component:default/cart").expect("q").expect("cart kept");
         assert_eq!(cart.owner_ref.as_deref(), Some("group:default/payments"));
@@ -167,7 +185,10 @@ fn non_utf8_huge_and_bomb_files_get_errors_not_crashes() {
         fs::write(dir.path().join("latin1.yaml"), b"name: caf\xe9\n").expect("write");
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
-            bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n",
+                p = i - 1
+            ));
         }
         write(dir.path(), "bomb.yaml", &bomb);
         let options = IngestOptions { max_file_bytes: 10_000, ..IngestOptions::default() };
@@ -186,22 +207,29 @@ fn substitutions_stay_inside_the_location_and_are_tracked() {
     for db in TestDb::all() {
         let outer = tempfile::tempdir().expect("tmp");
         let dir = outer.path().join("catalog");
-        write(&outer.path().to_path_buf(), "secret.txt", "s3cret");
-        let api = |target: &str| format!("apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {{name: orders}}\nspec:\n  type: openapi\n  lifecycle: production\n  owner: payments\n  definition:\n    $text: {target}\n");
+        write(outer.path(), "secret.txt", "s3cret");
+        let api = |target: &str| {
+            format!(
+                "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {{name: orders}}\nspec:\n  type: openapi\n  lifecycle: production\n  owner: payments\n  definition:\n    $text: {target}\n"
+            )
+        };
         write(&dir, "def.yaml", "openapi: 3.0.0\n");
         let file = write(&dir, "api.yaml", &api("./def.yaml"));
-        let report = run(&db, &[dir.clone()]);
+        let report = run(&db, std::slice::from_ref(&dir));
         assert_eq!((report.added, report.error_count()), (1, 0), "{:?}", messages(&report));
 
         // Changing only the substituted file updates the entity.
         write(&dir, "def.yaml", "openapi: 3.1.0\n");
-        let report = run(&db, &[dir.clone()]);
+        let report = run(&db, std::slice::from_ref(&dir));
         assert_eq!(report.updated, 1, "{:?}", messages(&report));
 
         fs::write(&file, api("../secret.txt")).expect("write");
-        let report = run(&db, &[dir.clone()]);
+        let report = run(&db, std::slice::from_ref(&dir));
         let msgs = messages(&report);
-        assert!(msgs.iter().any(|m| m.contains("api.yaml:9:12: $text `../secret.txt` is outside the catalog location")), "{msgs:?}");
+        assert!(
+            msgs.iter().any(|m| m.contains("api.yaml:9:12: $text `../secret.txt` is outside the catalog location")),
+            "{msgs:?}"
+        );
         let mut conn = db.store.conn().expect("conn");
         let kept = entities::by_ref(&mut conn, "api:default/orders").expect("q").expect("kept");
         assert!(!kept.body.contains("s3cret"));
@@ -212,7 +240,11 @@ fn substitutions_stay_inside_the_location_and_are_tracked() {
 fn validate_reports_without_writing() {
     let dir = tempfile::tempdir().expect("tmp");
     write(dir.path(), "a.yaml", &component("x", "payments"));
-    write(dir.path(), "b.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: y}\nspec: {type: service, owner: payments}\n");
+    write(
+        dir.path(),
+        "b.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: y}\nspec: {type: service, owner: payments}\n",
+    );
     let report = validate(&[dir.path().to_path_buf()], &IngestOptions::default()).expect("validate");
     let msgs = messages(&report);
     assert_eq!(msgs.len(), 1, "{msgs:?}");
@@ -232,7 +264,9 @@ fn filters_facets_search_and_cursor_paging() {
         let found = entities::list(&mut conn, &search, Default::default(), 50, None).expect("list");
         assert!(found.len() >= 3 && found.iter().all(|e| e.entity_ref.contains("wayback")), "{found:?}");
 
-        let facets = entities::facet_counts(&mut conn, &components.without(entities::Facet::Kind), entities::Facet::Kind, 20).expect("facets");
+        let facets =
+            entities::facet_counts(&mut conn, &components.without(entities::Facet::Kind), entities::Facet::Kind, 20)
+                .expect("facets");
         assert!(facets.contains(&("API".to_owned(), 11)), "the kind facet ignores the kind filter: {facets:?}");
         let owners = entities::facet_counts(&mut conn, &components, entities::Facet::Owner, 20).expect("facets");
         assert_eq!(owners.iter().map(|(_, n)| n).sum::<i64>(), 13);
@@ -241,7 +275,8 @@ fn filters_facets_search_and_cursor_paging() {
         let mut seen = Vec::new();
         let mut cursor = None;
         loop {
-            let page = entities::list(&mut conn, &EntityFilter::default(), Default::default(), 7, cursor.as_ref()).expect("page");
+            let page = entities::list(&mut conn, &EntityFilter::default(), Default::default(), 7, cursor.as_ref())
+                .expect("page");
             if page.is_empty() {
                 break;
             }

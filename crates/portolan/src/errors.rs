@@ -20,7 +20,13 @@ pub struct AppError {
 
 impl AppError {
     pub fn not_found(what: impl Into<String>) -> AppError {
-        AppError { status: StatusCode::NOT_FOUND, code: "not_found", message: what.into(), details: Value::Null, api: false }
+        AppError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: what.into(),
+            details: Value::Null,
+            api: false,
+        }
     }
 
     pub fn bad_request(field: &str, message: impl Into<String>) -> AppError {

@@ -111,10 +111,7 @@ pub fn of_source(conn: &mut DbConnection, source_id: i64) -> QueryResult<Vec<Ent
 pub fn count_by_source(conn: &mut DbConnection, source_ids: &[i64]) -> QueryResult<i64> {
     let mut total = 0;
     for chunk in source_ids.chunks(500) {
-        total += entities::table
-            .filter(entities::source_id.eq_any(chunk))
-            .count()
-            .get_result::<i64>(conn)?;
+        total += entities::table.filter(entities::source_id.eq_any(chunk)).count().get_result::<i64>(conn)?;
     }
     Ok(total)
 }
@@ -170,32 +167,21 @@ pub fn delete(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<usize> {
 }
 
 pub fn by_ref(conn: &mut DbConnection, entity_ref: &str) -> QueryResult<Option<EntityRow>> {
-    entities::table
-        .filter(entities::entity_ref.eq(entity_ref))
-        .select(EntityRow::as_select())
-        .first(conn)
-        .optional()
+    entities::table.filter(entities::entity_ref.eq(entity_ref)).select(EntityRow::as_select()).first(conn).optional()
 }
 
 pub fn by_refs(conn: &mut DbConnection, refs: &[String]) -> QueryResult<Vec<EntitySummary>> {
     let mut found = Vec::with_capacity(refs.len());
     for chunk in refs.chunks(500) {
         found.extend(
-            entities::table
-                .filter(entities::entity_ref.eq_any(chunk))
-                .select(EntitySummary::as_select())
-                .load(conn)?,
+            entities::table.filter(entities::entity_ref.eq_any(chunk)).select(EntitySummary::as_select()).load(conn)?,
         );
     }
     Ok(found)
 }
 
 pub fn tags_of(conn: &mut DbConnection, id: i64) -> QueryResult<Vec<String>> {
-    entity_tags::table
-        .filter(entity_tags::entity_id.eq(id))
-        .order(entity_tags::tag)
-        .select(entity_tags::tag)
-        .load(conn)
+    entity_tags::table.filter(entity_tags::entity_id.eq(id)).order(entity_tags::tag).select(entity_tags::tag).load(conn)
 }
 
 /// The relations whose source is `entity_ref`, from whichever entity stated them, without duplicates.
@@ -430,18 +416,15 @@ pub fn facet_counts(
                 .group_by(entities::kind)
                 .select((entities::kind.nullable(), diesel::dsl::count_star()))
                 .load(c)?,
-            Facet::Type => within
-                .group_by(entities::spec_type)
-                .select((entities::spec_type, diesel::dsl::count_star()))
-                .load(c)?,
-            Facet::Owner => within
-                .group_by(entities::owner_ref)
-                .select((entities::owner_ref, diesel::dsl::count_star()))
-                .load(c)?,
-            Facet::Lifecycle => within
-                .group_by(entities::lifecycle)
-                .select((entities::lifecycle, diesel::dsl::count_star()))
-                .load(c)?,
+            Facet::Type => {
+                within.group_by(entities::spec_type).select((entities::spec_type, diesel::dsl::count_star())).load(c)?
+            }
+            Facet::Owner => {
+                within.group_by(entities::owner_ref).select((entities::owner_ref, diesel::dsl::count_star())).load(c)?
+            }
+            Facet::Lifecycle => {
+                within.group_by(entities::lifecycle).select((entities::lifecycle, diesel::dsl::count_star())).load(c)?
+            }
             Facet::Tag => {
                 let selected = filtered!(filter, Db).select(entities::id);
                 entity_tags::table
@@ -471,10 +454,7 @@ pub fn rows_by_refs(conn: &mut DbConnection, refs: &[String]) -> QueryResult<Vec
     let mut found = Vec::with_capacity(refs.len());
     for chunk in refs.chunks(500) {
         found.extend(
-            entities::table
-                .filter(entities::entity_ref.eq_any(chunk))
-                .select(EntityRow::as_select())
-                .load(conn)?,
+            entities::table.filter(entities::entity_ref.eq_any(chunk)).select(EntityRow::as_select()).load(conn)?,
         );
     }
     Ok(found)

@@ -36,9 +36,5 @@ pub fn release(conn: &mut DbConnection, name: &str, holder: &str) -> QueryResult
 }
 
 pub fn holder(conn: &mut DbConnection, name: &str) -> QueryResult<Option<(String, NaiveDateTime)>> {
-    leases::table
-        .filter(leases::name.eq(name))
-        .select((leases::holder, leases::expires_at))
-        .first(conn)
-        .optional()
+    leases::table.filter(leases::name.eq(name)).select((leases::holder, leases::expires_at)).first(conn).optional()
 }

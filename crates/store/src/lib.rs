@@ -117,7 +117,9 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings 
                  PRAGMA busy_timeout = {};",
                 self.statement_timeout_ms
             ),
-            DbConnection::Postgresql(_) => format!("SET statement_timeout = {};", self.statement_timeout_ms),
+            DbConnection::Postgresql(_) => {
+                format!("SET statement_timeout = {};", self.statement_timeout_ms)
+            }
         };
         conn.batch_execute(&sql).map_err(diesel::r2d2::Error::QueryError)
     }

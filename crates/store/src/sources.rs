@@ -38,10 +38,7 @@ pub struct SourceForm<'a> {
 
 /// Every source under one of `roots`.
 pub fn under_roots(conn: &mut DbConnection, roots: &[String]) -> QueryResult<Vec<SourceRow>> {
-    sources::table
-        .filter(sources::root.eq_any(roots))
-        .select(SourceRow::as_select())
-        .load(conn)
+    sources::table.filter(sources::root.eq_any(roots)).select(SourceRow::as_select()).load(conn)
 }
 
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<SourceRow>> {
@@ -53,11 +50,7 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<SourceRow>>
 }
 
 pub fn by_path(conn: &mut DbConnection, path: &str) -> QueryResult<Option<SourceRow>> {
-    sources::table
-        .filter(sources::path.eq(path))
-        .select(SourceRow::as_select())
-        .first(conn)
-        .optional()
+    sources::table.filter(sources::path.eq(path)).select(SourceRow::as_select()).first(conn).optional()
 }
 
 /// Inserts the source or replaces what is known of it; returns its id.
@@ -97,8 +90,5 @@ pub fn with_errors(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Sourc
 }
 
 pub fn error_total(conn: &mut DbConnection) -> QueryResult<i64> {
-    sources::table
-        .select(diesel::dsl::sum(sources::error_count))
-        .first::<Option<i64>>(conn)
-        .map(|sum| sum.unwrap_or(0))
+    sources::table.select(diesel::dsl::sum(sources::error_count)).first::<Option<i64>>(conn).map(|sum| sum.unwrap_or(0))
 }

@@ -22,11 +22,7 @@ pub fn set(conn: &mut DbConnection, name: &str, value: i64) -> QueryResult<()> {
 }
 
 pub fn get(conn: &mut DbConnection, name: &str) -> QueryResult<Option<i64>> {
-    catalog_stats::table
-        .filter(catalog_stats::name.eq(name))
-        .select(catalog_stats::value)
-        .first(conn)
-        .optional()
+    catalog_stats::table.filter(catalog_stats::name.eq(name)).select(catalog_stats::value).first(conn).optional()
 }
 
 pub fn increment(conn: &mut DbConnection, name: &str) -> QueryResult<()> {

@@ -77,10 +77,10 @@ pub fn with_database(url: &str, database: &str) -> String {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Cleanup::Postgres { admin_url, database } = &self.cleanup {
-            if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
-            }
+        if let Cleanup::Postgres { admin_url, database } = &self.cleanup
+            && let Ok(mut admin) = diesel::PgConnection::establish(admin_url)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
         }
     }
 }

@@ -44,7 +44,10 @@ pub async fn list_entities(state: web::Data<AppState>, req: HttpRequest) -> Resu
                     meta.insert("etag".to_owned(), Value::String(row.etag));
                 }
                 if let Some(obj) = body.as_object_mut() {
-                    obj.insert("relations".to_owned(), Value::Array(relations.remove(&row.entity_ref).unwrap_or_default()));
+                    obj.insert(
+                        "relations".to_owned(),
+                        Value::Array(relations.remove(&row.entity_ref).unwrap_or_default()),
+                    );
                 }
                 body
             })

@@ -135,7 +135,10 @@ fn string_pairs(value: Option<&serde_json::Value>) -> Vec<(String, String)> {
 }
 
 #[get("/catalog/{namespace}/{kind}/{name}")]
-pub async fn entity(state: web::Data<AppState>, path: web::Path<(String, String, String)>) -> Result<EntityPage, AppError> {
+pub async fn entity(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<EntityPage, AppError> {
     let (namespace, kind, name) = path.into_inner();
     blocking(move || {
         let mut conn = state.store.conn()?;

@@ -26,7 +26,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.clone();
     match web::block(move || store.ping()).await {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ready", "database": state.store.backend().name() })),
-        Ok(Err(e)) => HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "reason": e.to_string() })),
+        Ok(Err(e)) => {
+            HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "reason": e.to_string() }))
+        }
         Err(e) => HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "reason": e.to_string() })),
     }
 }

@@ -1,0 +1,70 @@
+//! A running portal per test, on port 0, over a fresh database with the demo organisation ingested.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use catalog::ingest::{IngestOptions, NoProgress, ingest};
+use portolan::Application;
+use portolan::settings::Settings;
+use store::test_support::TestDb;
+
+pub struct TestApp {
+    pub base: String,
+    pub db: TestDb,
+    pub client: reqwest::Client,
+    pub demo_root: PathBuf,
+    _files: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn(db: TestDb) -> TestApp {
+        let files = tempfile::tempdir().expect("tmp");
+        let demo_root = portolan::demo::extract_to(files.path()).expect("demo files");
+        let store = db.store.clone();
+        let root = demo_root.clone();
+        let report =
+            tokio::task::spawn_blocking(move || ingest(&store, &[root], &IngestOptions::default(), &NoProgress))
+                .await
+                .expect("join")
+                .expect("ingest");
+        assert_eq!(report.error_count(), 0, "the demo organisation ingests cleanly: {:?}", report.problems);
+        let settings = Settings {
+            bind: "127.0.0.1:0".to_owned(),
+            database_url: db.url.clone(),
+            locations: vec![demo_root.clone()],
+            refresh_interval_secs: 3600,
+            data_dir: files.path().join("data"),
+            ..Settings::default()
+        };
+        let app = Application::build(settings).await.expect("app builds");
+        let base = format!("http://127.0.0.1:{}", app.port);
+        actix_web::rt::spawn(app.run());
+        TestApp { base, db, client: reqwest::Client::new(), demo_root, _files: files }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{}", self.base, path)).send().await.expect("request")
+    }
+
+    pub async fn html(&self, path: &str) -> scraper::Html {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        scraper::Html::parse_document(&response.text().await.expect("body"))
+    }
+
+    pub async fn json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json body"))
+    }
+}
+
+pub fn select<'a>(doc: &'a scraper::Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
+    let selector = scraper::Selector::parse(css).expect("valid selector");
+    doc.select(&selector).collect()
+}
+
+pub fn text(el: &scraper::ElementRef<'_>) -> String {
+    el.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+}

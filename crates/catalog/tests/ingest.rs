@@ -290,3 +290,66 @@ fn filters_facets_search_and_cursor_paging() {
         assert_eq!(seen, sorted);
     }
 }
+
+/// Serves `body` over HTTP on loopback for a few requests; returns the URL.
+fn serve_once(body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/spec.yaml", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 2048];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn remote_substitutions_only_when_allowed() {
+    let db = TestDb::sqlite();
+    let url = serve_once("openapi: 3.0.0\ninfo: {title: remote}\n");
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "api.yaml",
+        &format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {{name: remote}}\nspec:\n  type: openapi\n  lifecycle: production\n  owner: payments\n  definition:\n    $text: {url}\n"
+        ),
+    );
+    let report = run(&db, &[dir.path().to_path_buf()]);
+    assert_eq!(report.added, 1, "kept with a warning");
+    assert!(
+        messages(&report)[0].contains("warning: $text http://")
+            && messages(&report)[0].contains("remote substitutions are off"),
+        "{:?}",
+        messages(&report)
+    );
+
+    let allowed = IngestOptions { allow_remote_substitutions: true, ..IngestOptions::default() };
+    let db = TestDb::sqlite();
+    let report = ingest(&db.store, &[dir.path().to_path_buf()], &allowed, &NoProgress).expect("ingest");
+    assert!(report.problems.is_empty(), "{:?}", messages(&report));
+    let mut conn = db.store.conn().expect("conn");
+    let api = entities::by_ref(&mut conn, "api:default/remote").expect("q").expect("exists");
+    assert!(api.body.contains("title: remote"), "{}", api.body);
+
+    // An unreachable URL within the timeout: kept, with the reason.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    write(
+        dir.path(),
+        "api.yaml",
+        &format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {{name: remote}}\nspec:\n  type: openapi\n  lifecycle: production\n  owner: payments\n  definition:\n    $text: http://{closed}/gone.yaml\n"
+        ),
+    );
+    let report = ingest(&db.store, &[dir.path().to_path_buf()], &allowed, &NoProgress).expect("ingest");
+    assert_eq!(report.error_count(), 0);
+    assert!(messages(&report)[0].contains("was not fetched"), "{:?}", messages(&report));
+}

@@ -20,9 +20,10 @@ fn holder() -> String {
 pub async fn run(state: web::Data<AppState>) {
     let me = holder();
     let interval = Duration::from_secs(state.settings.refresh_interval_secs.max(1));
+    let mut requested = false;
     loop {
         let (state2, me2) = (state.clone(), me.clone());
-        match web::block(move || refresh_once(&state2, &me2)).await {
+        match web::block(move || refresh_once(&state2, &me2, requested)).await {
             Ok(Ok(Some(report))) => tracing::info!(
                 added = report.added,
                 updated = report.updated,
@@ -36,15 +37,16 @@ pub async fn run(state: web::Data<AppState>) {
             Ok(Err(e)) => tracing::error!(error = %e, "catalog refresh failed"),
             Err(e) => tracing::error!(error = %e, "catalog refresh could not run"),
         }
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            () = state.refresh_now.notified() => {}
-        }
+        requested = tokio::select! {
+            () = tokio::time::sleep(interval) => false,
+            () = state.refresh_now.notified() => true,
+        };
     }
 }
 
-/// Refreshes when this process can take the lease; `None` when another holds it.
-pub fn refresh_once(state: &AppState, me: &str) -> anyhow::Result<Option<ingest::Report>> {
+/// Refreshes when this process can take the lease; `None` when another process is refreshing or refreshed within
+/// the interval (a `requested` refresh only waits for one under way).
+pub fn refresh_once(state: &AppState, me: &str, requested: bool) -> anyhow::Result<Option<ingest::Report>> {
     if state.locations.is_empty() {
         return Ok(None);
     }
@@ -52,12 +54,18 @@ pub fn refresh_once(state: &AppState, me: &str) -> anyhow::Result<Option<ingest:
     let until = now + chrono::Duration::from_std(LEASE_TTL)?;
     {
         let mut conn = state.store.conn()?;
-        if !leases::try_acquire(&mut conn, LEASE, me, now, until)? {
+        if !leases::try_acquire(&mut conn, LEASE, me, now, until, requested)? {
             return Ok(None);
         }
     }
     let result = ingest::ingest(&state.store, &state.locations, &state.settings.ingest_options(), &NoProgress);
+    // Others skip until the next refresh is due; a little slack lets this process's own timer win the next round.
+    let interval = Duration::from_secs(state.settings.refresh_interval_secs.max(1));
+    let idle_until = store::now() + chrono::Duration::from_std(interval.mul_f64(0.9))?;
     let mut conn = state.store.conn()?;
-    leases::release(&mut conn, LEASE, me)?;
+    match &result {
+        Ok(_) => leases::finish(&mut conn, LEASE, me, idle_until)?,
+        Err(_) => leases::release(&mut conn, LEASE, me)?,
+    }
     Ok(Some(result?))
 }

@@ -58,6 +58,7 @@ diesel::table! {
     leases (name) {
         name -> Text,
         holder -> Text,
+        busy -> Bool,
         expires_at -> Timestamp,
     }
 }

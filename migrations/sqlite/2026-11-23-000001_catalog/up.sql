@@ -58,10 +58,12 @@ CREATE INDEX relations_source ON relations (source_ref, relation_type);
 CREATE INDEX relations_target ON relations (target_ref);
 CREATE INDEX relations_originating ON relations (originating_entity_id);
 
--- Leases make background work run in one process at a time.
+-- Leases make background work run in one process at a time. A busy lease is work under way; an idle one records
+-- who did it last and until when nobody needs to do it again.
 CREATE TABLE leases (
     name TEXT PRIMARY KEY NOT NULL,
     holder TEXT NOT NULL,
+    busy BOOLEAN NOT NULL DEFAULT FALSE,
     expires_at TIMESTAMP NOT NULL
 );
 

@@ -1,0 +1,69 @@
+//! The refresh loop: on request through the API, and once per interval across processes sharing a database.
+
+mod support;
+
+use std::time::Duration;
+
+use portolan::Application;
+use portolan::refresh::refresh_once;
+use portolan::settings::Settings;
+use store::test_support::TestDb;
+use support::TestApp;
+
+const EXTRA: &str = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: fresh-service}\nspec: {type: service, lifecycle: experimental, owner: platform}\n";
+
+#[actix_web::test]
+async fn post_refresh_reads_new_files() {
+    for db in TestDb::all() {
+        let app = TestApp::spawn(db).await;
+        let folder = app.demo_root.parent().expect("demo folder").join("components");
+        std::fs::write(folder.join("fresh.yaml"), EXTRA).expect("write");
+        // The demo's Location reaches components/*.yaml, so the new file is picked up.
+        let response = app.client.post(format!("{}/api/v1/refresh", app.base)).send().await.expect("post");
+        assert_eq!(response.status(), 202);
+        let mut found = false;
+        for _ in 0..100 {
+            let (status, _) = app.json("/api/v1/entities/component/default/fresh-service").await;
+            if status == 200 {
+                found = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(found, "{}: the new service appears after POST /api/v1/refresh", app.db.backend_name());
+    }
+}
+
+#[actix_web::test]
+async fn processes_sharing_a_database_refresh_once_per_interval() {
+    for db in TestDb::all() {
+        let files = tempfile::tempdir().expect("tmp");
+        std::fs::write(files.path().join("svc.yaml"), EXTRA).expect("write");
+        let settings = |n: usize| Settings {
+            bind: "127.0.0.1:0".to_owned(),
+            database_url: db.url.clone(),
+            locations: vec![files.path().to_path_buf()],
+            refresh_interval_secs: 3600,
+            data_dir: files.path().join(format!("data-{n}")),
+            ..Settings::default()
+        };
+        let first = Application::build(settings(1)).await.expect("first");
+        let second = Application::build(settings(2)).await.expect("second");
+        let (a, b) = (first.state.clone(), second.state.clone());
+        let (ra, rb) = tokio::task::spawn_blocking(move || {
+            let ra = refresh_once(&a, "process-a", false).expect("a");
+            let rb = refresh_once(&b, "process-b", false).expect("b");
+            (ra, rb)
+        })
+        .await
+        .expect("join");
+        assert_eq!(ra.map(|r| r.added), Some(1), "{}", db.backend_name());
+        assert!(rb.is_none(), "{}: the second process skips a refresh done within the interval", db.backend_name());
+
+        // A requested refresh is not held back by an idle lease.
+        let b = second.state.clone();
+        let requested =
+            tokio::task::spawn_blocking(move || refresh_once(&b, "process-b", true).expect("b")).await.expect("join");
+        assert_eq!(requested.map(|r| r.unchanged), Some(1));
+    }
+}

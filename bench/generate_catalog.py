@@ -174,9 +174,11 @@ class Org:
             name = f"sys-{i + 1:0{width}d}-{WORDS[(i * 3 + 5) % len(WORDS)]}"
             self.systems.append((name, team, rng.choice(candidates), sentence(rng, 4)))
             self.team_systems[team].append(name)
+        # With very few services there are fewer systems than teams; those teams use any system.
+        all_systems = [s[0] for s in self.systems]
 
-        # Components. Teams differ in size (a heavy-tailed weight per team).
-        team_weights = [rng.paretovariate(1.5) for _ in self.teams]
+        # Components. Teams differ in size (a heavy-tailed weight per team, capped at 10× the smallest).
+        team_weights = [min(rng.paretovariate(1.5), 10.0) for _ in self.teams]
         width = max(5, len(str(services)))
         self.components: list[dict] = []
         self.team_components: dict[str, list[int]] = {t: [] for t in self.teams}
@@ -202,7 +204,7 @@ class Org:
                 "type": ctype,
                 "lifecycle": lifecycle,
                 "owner": team,
-                "system": rng.choice(self.team_systems[team]),
+                "system": rng.choice(self.team_systems[team] or all_systems),
                 "description": description,
                 "tags": tags,
                 "runbook": rng.random() < 0.85,

@@ -328,20 +328,9 @@ pub const GRAPH_MAX_NODES: usize = 24;
 impl EntityDetail {
     /// The entity in Backstage's shape, with its relations.
     pub fn to_backstage_json(&self) -> Json {
-        let mut body = self.body.clone();
-        if let Some(meta) = body.get_mut("metadata").and_then(Json::as_object_mut) {
-            meta.insert("etag".to_owned(), Json::String(self.row.etag.clone()));
-        }
-        let relations: Vec<Json> = self
-            .relations
-            .iter()
-            .flat_map(|g| g.entities.iter())
-            .map(|r| serde_json::json!({"type": r.relation, "targetRef": r.target_ref}))
-            .collect();
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("relations".to_owned(), Json::Array(relations));
-        }
-        body
+        let relations =
+            self.relations.iter().flat_map(|g| g.entities.iter()).map(|r| (r.relation.as_str(), r.target_ref.as_str()));
+        backstage_shape(self.body.clone(), &self.row.etag, relations)
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {
@@ -368,6 +357,40 @@ impl EntityDetail {
             })
             .unwrap_or_default()
     }
+}
+
+/// A stored descriptor in Backstage's entity shape: `metadata.etag` and `relations` added.
+fn backstage_shape<'a>(mut body: Json, etag: &str, relations: impl Iterator<Item = (&'a str, &'a str)>) -> Json {
+    if let Some(meta) = body.get_mut("metadata").and_then(Json::as_object_mut) {
+        meta.insert("etag".to_owned(), Json::String(etag.to_owned()));
+    }
+    let relations = relations.map(|(kind, target)| serde_json::json!({"type": kind, "targetRef": target})).collect();
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("relations".to_owned(), Json::Array(relations));
+    }
+    body
+}
+
+/// One page of entities in Backstage's shape (`GET /api/v1/entities`), with the total and the next cursor.
+pub fn list_backstage(conn: &mut DbConnection, query: &ListQuery) -> store::StoreResult<(Vec<Json>, ListPage)> {
+    let page = list(conn, query)?;
+    let refs: Vec<String> = page.items.iter().map(|i| i.entity_ref.clone()).collect();
+    let mut rows: HashMap<String, EntityRow> =
+        entities::rows_by_refs(conn, &refs)?.into_iter().map(|r| (r.entity_ref.clone(), r)).collect();
+    let mut relations: HashMap<String, Vec<entities::RelationRow>> = HashMap::new();
+    for r in entities::relations_from_refs(conn, &refs, None)? {
+        relations.entry(r.source_ref.clone()).or_default().push(r);
+    }
+    let items = refs
+        .iter()
+        .filter_map(|r| rows.remove(r))
+        .map(|row| {
+            let body = serde_json::from_str(&row.body).unwrap_or(Json::Null);
+            let own = relations.remove(&row.entity_ref).unwrap_or_default();
+            backstage_shape(body, &row.etag, own.iter().map(|r| (r.relation_type.as_str(), r.target_ref.as_str())))
+        })
+        .collect();
+    Ok((items, page))
 }
 
 /// Looks up `kind`/`namespace`/`name` as they appear in a URL, case-insensitively.
@@ -495,7 +518,7 @@ pub fn subtree(conn: &mut DbConnection, group_ref: &str) -> store::StoreResult<V
     let mut seen: HashSet<String> = all.iter().cloned().collect();
     let mut frontier = all.clone();
     while !frontier.is_empty() {
-        let children = entities::relations_from_any(conn, &frontier, "parentOf")?;
+        let children = entities::relations_from_refs(conn, &frontier, Some("parentOf"))?;
         frontier = children.into_iter().map(|r| r.target_ref).filter(|t| seen.insert(t.clone())).collect();
         all.extend(frontier.iter().cloned());
     }

@@ -194,28 +194,6 @@ pub fn relations_from(conn: &mut DbConnection, entity_ref: &str) -> QueryResult<
         .load(conn)
 }
 
-/// The relations of type `relation_type` leaving any of `refs`.
-pub fn relations_from_any(
-    conn: &mut DbConnection,
-    refs: &[String],
-    relation_type: &str,
-) -> QueryResult<Vec<RelationRow>> {
-    let mut found = Vec::new();
-    for chunk in refs.chunks(500) {
-        found.extend(
-            relations::table
-                .filter(relations::source_ref.eq_any(chunk))
-                .filter(relations::relation_type.eq(relation_type))
-                .select((relations::source_ref, relations::relation_type, relations::target_ref))
-                .distinct()
-                .load::<RelationRow>(conn)?,
-        );
-    }
-    found.sort();
-    found.dedup();
-    Ok(found)
-}
-
 /// Relations that point at no entity, with the entity that states each.
 pub fn unresolved_relations(conn: &mut DbConnection) -> QueryResult<Vec<RelationRow>> {
     let known = entities::table.select(entities::entity_ref);
@@ -460,18 +438,25 @@ pub fn rows_by_refs(conn: &mut DbConnection, refs: &[String]) -> QueryResult<Vec
     Ok(found)
 }
 
-/// The relations leaving any of `refs`, of every type.
-pub fn relations_from_refs(conn: &mut DbConnection, refs: &[String]) -> QueryResult<Vec<RelationRow>> {
+/// The relations leaving any of `refs`, of one type or of every type, without duplicates.
+pub fn relations_from_refs(
+    conn: &mut DbConnection,
+    refs: &[String],
+    relation_type: Option<&str>,
+) -> QueryResult<Vec<RelationRow>> {
     let mut found = Vec::new();
     for chunk in refs.chunks(500) {
-        found.extend(
-            relations::table
-                .filter(relations::source_ref.eq_any(chunk))
-                .select((relations::source_ref, relations::relation_type, relations::target_ref))
-                .distinct()
-                .order((relations::source_ref, relations::relation_type, relations::target_ref))
-                .load::<RelationRow>(conn)?,
-        );
+        let mut query = relations::table
+            .filter(relations::source_ref.eq_any(chunk))
+            .select((relations::source_ref, relations::relation_type, relations::target_ref))
+            .distinct()
+            .into_boxed();
+        if let Some(relation_type) = relation_type {
+            query = query.filter(relations::relation_type.eq(relation_type));
+        }
+        found.extend(query.load::<RelationRow>(conn)?);
     }
+    found.sort();
+    found.dedup();
     Ok(found)
 }

@@ -36,7 +36,10 @@ SERVER_ROWS=""
 GEN_NOTES=""
 SKIPPED_NOTES=""
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# The script's own stdout and stderr, kept as fds 3 and 4: commands run inside functions whose output is redirected
+# to a log (ingest, wrk), and a trap or an error that fires there must still reach the terminal.
+exec 3>&1 4>&2
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&4; }
 die() {
     log "error: $*"
     exit 1
@@ -139,6 +142,7 @@ cleanup() {
     local status=$?
     set +e
     trap - EXIT INT TERM
+    exec 1>&3 2>&4
     stop_server
     if [[ -n $WORK && -d $WORK ]]; then
         if [[ ${BENCH_KEEP:-0} == 1 ]]; then
@@ -278,7 +282,7 @@ bench_one() {
 
     server_log=$WORK/serve-$n-$db.log
     log "N=$n $db: serving on $BIND"
-    "$BIN" serve --database-url "$url" --bind "$BIND" >"$server_log" 2>&1 &
+    "$BIN" serve --database-url "$url" --bind "$BIND" >"$server_log" 2>&1 3>&- 4>&- &
     SERVER_PID=$!
     wait_ready "$server_log"
     load_step "$n" "$db" "catalog" "/catalog"
@@ -366,7 +370,7 @@ main() {
             sqlite) dbs+=(sqlite) ;;
             postgres)
                 if [[ -z ${PORTOLAN_BENCH_PG_URL:-} ]]; then
-                    SKIPPED_NOTES+="PostgreSQL skipped: PORTOLAN_BENCH_PG_URL is not set. "
+                    SKIPPED_NOTES="PostgreSQL skipped: PORTOLAN_BENCH_PG_URL is not set"
                     log "postgres skipped: PORTOLAN_BENCH_PG_URL is not set"
                 elif ! command -v psql >/dev/null; then
                     die "psql is required for postgres (apt-get install postgresql-client)"
@@ -401,7 +405,7 @@ info = json.load(open(sys.argv[1]))
 print(info["entities"], info["sample_component"])' "$catalog/.portolan-bench.json") ||
             die "cannot read $catalog/.portolan-bench.json"
         log "  $entities entities in ${gen}s"
-        GEN_NOTES+="N=$n: $entities entities, generated in ${gen}s. "
+        GEN_NOTES+="${GEN_NOTES:+; }N=$n: $entities entities (generated in ${gen}s)"
         for db in "${dbs[@]}"; do
             bench_one "$n" "$db" "$catalog/all.yaml" "$entities" "$sample"
         done

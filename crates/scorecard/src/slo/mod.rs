@@ -1,0 +1,26 @@
+//! Pure SLO math over plain data: error budgets, burn rates and multiwindow, multi-burn-rate alerts.
+//!
+//! Everything here is a function of its arguments: no database, no I/O, no clock. The caller loads
+//! the SLI [`Bucket`]s of one SLO, picks the evaluation instant `at` and calls [`evaluate`].
+//!
+//! Definitions follow the SRE Workbook (chapter 5, "Alerting on SLOs"), Sloth and Pyrra:
+//!
+//! * the error budget of an [`Objective`] with target `T` is `B = 1 − T`;
+//! * the burn rate over a window `w` is the error ratio over `[at − w, at)` divided by `B`, so a burn
+//!   rate of 1 spends exactly the budget over the SLO window;
+//! * an alert rule fires when the burn rate is strictly above its threshold over both its long and its
+//!   short window.
+
+mod alerts;
+mod budget;
+mod burn;
+mod evaluate;
+mod model;
+mod window;
+
+pub use alerts::{AlertPolicy, AlertRule, AlertState, Severity, alert_threshold};
+pub use budget::{ErrorBudget, Sli, rollup};
+pub use burn::{budget_consumed, burn_rate, time_to_exhaustion};
+pub use evaluate::{AT_RISK_REMAINING, Evaluation, PolicyState, Status, evaluate};
+pub use model::{Bucket, BudgetingMethod, CalendarLength, Objective, SloError, SloSpec, Window};
+pub use window::calendar_bounds;

@@ -5,15 +5,76 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value as Json;
-use store::entities::{self, Cursor, EntityFilter, EntityRow, EntitySummary, Facet, Sort, SortKey};
+use store::entities::{self, EntityRow, EntitySummary};
 use store::{DbConnection, sources};
 
 use crate::descriptor::Problem;
 use crate::entity::{DEFAULT_NAMESPACE, EntityRef, Kind};
 use crate::graph::{self, Layout, Neighbour};
+use crate::index::CatalogIndex;
 
 pub const DEFAULT_LIMIT: i64 = 25;
 pub const MAX_LIMIT: i64 = 500;
+
+/// Which entities a list shows. Values within one dimension are alternatives; dimensions all apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntityFilter {
+    /// Kinds as stored (`Component`, `API`, …).
+    pub kinds: Vec<String>,
+    pub types: Vec<String>,
+    /// Owner entity references in lower case.
+    pub owners: Vec<String>,
+    pub lifecycles: Vec<String>,
+    pub tags: Vec<String>,
+    pub namespaces: Vec<String>,
+    /// Lower-case words, each of which must occur somewhere in the search text.
+    pub words: Vec<String>,
+}
+
+/// A facet dimension of [`EntityFilter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    Kind,
+    Type,
+    Owner,
+    Lifecycle,
+    Tag,
+}
+
+impl EntityFilter {
+    /// The same filter without the values of one dimension: a facet counts what choosing another value would show.
+    pub fn without(&self, facet: Facet) -> EntityFilter {
+        let mut filter = self.clone();
+        match facet {
+            Facet::Kind => filter.kinds.clear(),
+            Facet::Type => filter.types.clear(),
+            Facet::Owner => filter.owners.clear(),
+            Facet::Lifecycle => filter.lifecycles.clear(),
+            Facet::Tag => filter.tags.clear(),
+        }
+        filter
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Name,
+    Kind,
+}
+
+/// Where a page starts: after the entity with this sort value and reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub sort_value: String,
+    pub entity_ref: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
 
 /// A list request in domain terms, parsed from query parameters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -196,101 +257,71 @@ pub struct ListPage {
     pub next_cursor: Option<String>,
 }
 
-pub fn list(conn: &mut DbConnection, query: &ListQuery) -> store::StoreResult<ListPage> {
-    let mut rows = entities::list(conn, &query.filter, query.sort, query.limit + 1, query.cursor.as_ref())?;
-    let more = rows.len() > usize::try_from(query.limit).unwrap_or(usize::MAX);
-    rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
-    let next_cursor = if more {
-        rows.last().map(|last| {
-            let sort_value = match query.sort.key {
-                SortKey::Name => last.sort_name.clone(),
-                SortKey::Kind => last.kind.clone(),
-            };
-            encode_cursor(&Cursor { sort_value, entity_ref: last.entity_ref.clone() })
-        })
-    } else {
-        None
-    };
-    let total = entities::count(conn, &query.filter)?;
-    let items = with_owners(conn, rows)?;
-    Ok(ListPage { items, total, next_cursor })
+/// One page of the list, from the in-memory index.
+pub fn list(index: &CatalogIndex, query: &ListQuery) -> ListPage {
+    let page = index.page(query);
+    ListPage { items: with_owners(index, page.items), total: page.total, next_cursor: page.next_cursor }
 }
 
-/// Turns summaries into list items, looking up every owner's display name in one query.
-pub fn with_owners(conn: &mut DbConnection, rows: Vec<EntitySummary>) -> store::StoreResult<Vec<ListItem>> {
-    let owner_refs: Vec<String> =
-        rows.iter().filter_map(|r| r.owner_ref.clone()).collect::<HashSet<_>>().into_iter().collect();
-    let owners = owner_labels(conn, &owner_refs)?;
-    Ok(rows
-        .into_iter()
+/// Turns summaries into list items with their owners' display names.
+pub fn with_owners(index: &CatalogIndex, rows: Vec<&EntitySummary>) -> Vec<ListItem> {
+    rows.into_iter()
         .map(|r| ListItem {
-            owner: r.owner_ref.as_ref().map(|o| owners.get(o).cloned().unwrap_or_else(|| unresolved_label(o))),
-            entity_ref: r.entity_ref,
-            kind: r.kind,
-            namespace: r.namespace,
-            name: r.name,
-            title: r.title,
-            description: r.description,
-            spec_type: r.spec_type,
-            lifecycle: r.lifecycle,
-            display_name: r.display_name,
+            owner: r.owner_ref.as_deref().map(|o| owner_label(index, o)),
+            entity_ref: r.entity_ref.clone(),
+            kind: r.kind.clone(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            title: r.title.clone(),
+            description: r.description.clone(),
+            spec_type: r.spec_type.clone(),
+            lifecycle: r.lifecycle.clone(),
+            display_name: r.display_name.clone(),
         })
-        .collect())
+        .collect()
 }
 
-fn unresolved_label(entity_ref: &str) -> OwnerLabel {
-    OwnerLabel { entity_ref: entity_ref.to_owned(), display_name: humanize_ref(entity_ref), path: None }
+fn owner_label(index: &CatalogIndex, entity_ref: &str) -> OwnerLabel {
+    match index.get(entity_ref) {
+        Some(e) => OwnerLabel {
+            entity_ref: entity_ref.to_owned(),
+            display_name: e.display_name.clone(),
+            path: Some(entity_path(&e.namespace, &e.kind, &e.name)),
+        },
+        None => OwnerLabel { entity_ref: entity_ref.to_owned(), display_name: humanize_ref(entity_ref), path: None },
+    }
 }
 
 fn humanize_ref(entity_ref: &str) -> String {
     entity_ref.split_once(':').map_or(entity_ref, |(_, rest)| rest).trim_start_matches("default/").to_owned()
 }
 
-pub fn owner_labels(conn: &mut DbConnection, refs: &[String]) -> store::StoreResult<HashMap<String, OwnerLabel>> {
-    Ok(entities::by_refs(conn, refs)?
-        .into_iter()
-        .map(|e| {
-            let path = entity_path(&e.namespace, &e.kind, &e.name);
-            (
-                e.entity_ref.clone(),
-                OwnerLabel { entity_ref: e.entity_ref, display_name: e.display_name, path: Some(path) },
-            )
-        })
-        .collect())
-}
-
 /// Facet counts for the list: each dimension counted without its own selection.
-pub fn facets(conn: &mut DbConnection, query: &ListQuery) -> store::StoreResult<Vec<FacetGroup>> {
-    let dims = [
-        ("kind", Facet::Kind, &query.filter.kinds),
-        ("type", Facet::Type, &query.filter.types),
-        ("owner", Facet::Owner, &query.filter.owners),
-        ("lifecycle", Facet::Lifecycle, &query.filter.lifecycles),
-        ("tag", Facet::Tag, &query.filter.tags),
-    ];
-    let mut groups = Vec::with_capacity(dims.len());
-    for (name, facet, selected) in dims {
-        let counts = entities::facet_counts(conn, &query.filter.without(facet), facet, 30)?;
-        let labels = if facet == Facet::Owner {
-            owner_labels(conn, &counts.iter().map(|(v, _)| v.clone()).collect::<Vec<_>>())?
-        } else {
-            HashMap::new()
-        };
-        let values = counts
-            .into_iter()
-            .map(|(value, count)| FacetValue {
-                label: match facet {
-                    Facet::Owner => labels.get(&value).map_or_else(|| humanize_ref(&value), |l| l.display_name.clone()),
-                    _ => value.clone(),
-                },
-                selected: selected.iter().any(|s| s.eq_ignore_ascii_case(&value)),
-                value: if facet == Facet::Kind { value.to_lowercase() } else { value },
-                count,
-            })
-            .collect();
-        groups.push(FacetGroup { name, values });
-    }
-    Ok(groups)
+pub fn facets(index: &CatalogIndex, query: &ListQuery) -> Vec<FacetGroup> {
+    let f = &query.filter;
+    index
+        .facets(f, 30)
+        .into_iter()
+        .map(|(facet, counts)| {
+            let (name, selected) = match facet {
+                Facet::Kind => ("kind", &f.kinds),
+                Facet::Type => ("type", &f.types),
+                Facet::Owner => ("owner", &f.owners),
+                Facet::Lifecycle => ("lifecycle", &f.lifecycles),
+                Facet::Tag => ("tag", &f.tags),
+            };
+            let values = counts
+                .into_iter()
+                .map(|(value, count)| FacetValue {
+                    label: if facet == Facet::Owner { owner_label(index, &value).display_name } else { value.clone() },
+                    selected: selected.iter().any(|s| s.eq_ignore_ascii_case(&value)),
+                    value: if facet == Facet::Kind { value.to_lowercase() } else { value },
+                    count,
+                })
+                .collect();
+            FacetGroup { name, values }
+        })
+        .collect()
 }
 
 /// A relation of the entity, with its other end resolved or not.
@@ -372,8 +403,12 @@ fn backstage_shape<'a>(mut body: Json, etag: &str, relations: impl Iterator<Item
 }
 
 /// One page of entities in Backstage's shape (`GET /api/v1/entities`), with the total and the next cursor.
-pub fn list_backstage(conn: &mut DbConnection, query: &ListQuery) -> store::StoreResult<(Vec<Json>, ListPage)> {
-    let page = list(conn, query)?;
+pub fn list_backstage(
+    conn: &mut DbConnection,
+    index: &CatalogIndex,
+    query: &ListQuery,
+) -> store::StoreResult<(Vec<Json>, ListPage)> {
+    let page = list(index, query);
     let refs: Vec<String> = page.items.iter().map(|i| i.entity_ref.clone()).collect();
     let mut rows: HashMap<String, EntityRow> =
         entities::rows_by_refs(conn, &refs)?.into_iter().map(|r| (r.entity_ref.clone(), r)).collect();
@@ -441,7 +476,7 @@ pub fn entity_detail(
     }
     let owner = row.owner_ref.as_ref().map(|o| {
         grouped.get("ownedBy").and_then(|g| g.iter().find(|r| &r.target_ref == o)).map_or_else(
-            || unresolved_label(o),
+            || OwnerLabel { entity_ref: o.clone(), display_name: humanize_ref(o), path: None },
             |r| OwnerLabel { entity_ref: o.clone(), display_name: r.display_name.clone(), path: r.path.clone() },
         )
     });
@@ -494,7 +529,12 @@ pub struct TeamView {
 
 pub const TEAM_OWNED_LIMIT: i64 = 200;
 
-pub fn team(conn: &mut DbConnection, namespace: &str, name: &str) -> store::StoreResult<Option<TeamView>> {
+pub fn team(
+    conn: &mut DbConnection,
+    index: &CatalogIndex,
+    namespace: &str,
+    name: &str,
+) -> store::StoreResult<Option<TeamView>> {
     let Some(group) = entity_detail(conn, "group", namespace, name)? else {
         return Ok(None);
     };
@@ -505,10 +545,14 @@ pub fn team(conn: &mut DbConnection, namespace: &str, name: &str) -> store::Stor
     let children = related("parentOf");
     let members = related("hasMember");
     let subtree = subtree(conn, &group.row.entity_ref)?;
-    let filter = EntityFilter { owners: subtree.clone(), ..EntityFilter::default() };
-    let owned_total = entities::count(conn, &filter)?;
-    let rows = entities::list(conn, &filter, Sort { key: SortKey::Kind, descending: false }, TEAM_OWNED_LIMIT, None)?;
-    let owned = with_owners(conn, rows)?;
+    let query = ListQuery {
+        filter: EntityFilter { owners: subtree.clone(), ..EntityFilter::default() },
+        sort: Sort { key: SortKey::Kind, descending: false },
+        limit: TEAM_OWNED_LIMIT,
+        ..ListQuery::default()
+    };
+    let page = list(index, &query);
+    let (owned, owned_total) = (page.items, page.total);
     Ok(Some(TeamView { group, parent, children, members, subtree, owned, owned_total }))
 }
 

@@ -5,5 +5,6 @@ pub mod browse;
 pub mod descriptor;
 pub mod entity;
 pub mod graph;
+pub mod index;
 pub mod ingest;
 pub mod yaml;

@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use catalog::browse::{Facet, ListQuery};
+use catalog::index::CatalogIndex;
 use catalog::ingest::{IngestOptions, NoProgress, Report, ingest, validate};
-use store::entities::{self, EntityFilter};
+use store::entities;
 use store::test_support::TestDb;
 
 fn fixtures() -> PathBuf {
@@ -252,42 +254,75 @@ fn validate_reports_without_writing() {
 }
 
 #[test]
-fn filters_facets_search_and_cursor_paging() {
+fn the_index_filters_facets_searches_and_pages_like_the_database() {
     for db in TestDb::all() {
         run(&db, &[fixtures().join("all.yaml")]);
         let mut conn = db.store.conn().expect("conn");
-        let components = EntityFilter { kinds: vec!["Component".into()], ..EntityFilter::default() };
-        assert_eq!(entities::count(&mut conn, &components).expect("count"), 13);
+        let index = CatalogIndex::build(&mut conn).expect("index");
+        assert_eq!(index.len(), 64);
+        let query = |pairs: &[(&str, &str)]| {
+            ListQuery::parse(&pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>())
+                .expect("query")
+        };
+        let components = query(&[("kind", "component")]);
+        assert_eq!(index.count(&components.filter), 13);
 
         // Partial words over name, title, description and tags.
-        let search = EntityFilter { words: vec!["wayb".into(), "arch".into()], ..EntityFilter::default() };
-        let found = entities::list(&mut conn, &search, Default::default(), 50, None).expect("list");
-        assert!(found.len() >= 3 && found.iter().all(|e| e.entity_ref.contains("wayback")), "{found:?}");
+        let found = index.page(&query(&[("q", "wayb arch"), ("limit", "50")]));
+        assert!(
+            found.items.len() >= 3 && found.items.iter().all(|e| e.entity_ref.contains("wayback")),
+            "{}",
+            found.total
+        );
 
-        let facets =
-            entities::facet_counts(&mut conn, &components.without(entities::Facet::Kind), entities::Facet::Kind, 20)
-                .expect("facets");
-        assert!(facets.contains(&("API".to_owned(), 11)), "the kind facet ignores the kind filter: {facets:?}");
-        let owners = entities::facet_counts(&mut conn, &components, entities::Facet::Owner, 20).expect("facets");
+        // A facet counts without its own selection; the others apply.
+        let facets = index.facets(&components.filter, 20);
+        let kinds = &facets.iter().find(|(f, _)| *f == Facet::Kind).expect("kind facet").1;
+        assert!(kinds.contains(&("API".to_owned(), 11)), "{kinds:?}");
+        let owners = &facets.iter().find(|(f, _)| *f == Facet::Owner).expect("owner facet").1;
         assert_eq!(owners.iter().map(|(_, n)| n).sum::<i64>(), 13);
+        let by_owner = query(&[("kind", "component"), ("owner", "team-a")]);
+        let facets = index.facets(&by_owner.filter, 20);
+        let tags = &facets.iter().find(|(f, _)| *f == Facet::Tag).expect("tag facet").1;
+        let tagged_by_team_a: i64 = tags.iter().filter(|(t, _)| t == "java").map(|(_, n)| *n).sum();
+        assert_eq!(
+            index.count(&query(&[("kind", "component"), ("owner", "team-a"), ("tag", "java")]).filter),
+            tagged_by_team_a
+        );
 
-        // Paging through everything by cursor visits each entity once, in order.
-        let mut seen = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = entities::list(&mut conn, &EntityFilter::default(), Default::default(), 7, cursor.as_ref())
-                .expect("page");
-            if page.is_empty() {
-                break;
-            }
-            let last = page.last().expect("non-empty");
-            cursor = Some(entities::Cursor { sort_value: last.sort_name.clone(), entity_ref: last.entity_ref.clone() });
-            seen.extend(page.into_iter().map(|e| (e.sort_name, e.entity_ref)));
+        // The index agrees with the database on every kind.
+        for (kind, n) in entities::count_by_kind(&mut conn).expect("counts") {
+            assert_eq!(index.count(&query(&[("kind", kind.as_str())]).filter), n, "{kind}");
         }
-        assert_eq!(seen.len(), 64);
-        let mut sorted = seen.clone();
-        sorted.sort();
-        assert_eq!(seen, sorted);
+
+        // Paging by cursor, both directions and both sorts, visits each entity once, in order.
+        for sort in ["name", "-name", "kind", "-kind"] {
+            let mut seen = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut pairs = vec![("limit", "7"), ("sort", sort)];
+                if let Some(c) = &cursor {
+                    pairs.push(("cursor", c.as_str()));
+                }
+                let page = index.page(&query(&pairs));
+                assert_eq!(page.total, 64);
+                seen.extend(page.items.iter().map(|e| {
+                    let primary = if sort.ends_with("kind") { e.kind.clone() } else { e.sort_name.clone() };
+                    (primary, e.entity_ref.clone())
+                }));
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            assert_eq!(seen.len(), 64, "{sort}");
+            let mut sorted = seen.clone();
+            sorted.sort();
+            if sort.starts_with('-') {
+                sorted.reverse();
+            }
+            assert_eq!(seen, sorted, "{sort}");
+        }
     }
 }
 

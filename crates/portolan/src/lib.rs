@@ -29,6 +29,8 @@ pub struct AppState {
     /// The catalog locations read on refresh, the demo organisation included when it is loaded.
     pub locations: Vec<PathBuf>,
     pub refresh_now: Arc<Notify>,
+    /// What lists, search and facets read; rebuilt when the catalog changes.
+    pub index: catalog::index::SharedIndex,
 }
 
 /// A running server and the port it listens on (port 0 in tests picks a free one).
@@ -59,6 +61,7 @@ impl Application {
             metrics: Metrics::new()?,
             locations,
             refresh_now: Arc::new(Notify::new()),
+            index: catalog::index::SharedIndex::default(),
             settings,
         });
         let app_state = state.clone();

@@ -32,11 +32,7 @@ CREATE TABLE entities (
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
-CREATE INDEX entities_sort_name ON entities (sort_name, entity_ref);
-CREATE INDEX entities_kind ON entities (kind, sort_name);
-CREATE INDEX entities_owner ON entities (owner_ref, sort_name);
-CREATE INDEX entities_spec_type ON entities (spec_type);
-CREATE INDEX entities_lifecycle ON entities (lifecycle);
+-- Lists, search and facets read the in-memory index (catalog::index), not these columns' indexes.
 CREATE INDEX entities_source ON entities (source_id);
 
 CREATE TABLE entity_tags (
@@ -44,7 +40,6 @@ CREATE TABLE entity_tags (
     tag TEXT NOT NULL,
     PRIMARY KEY (entity_id, tag)
 );
-CREATE INDEX entity_tags_tag ON entity_tags (tag, entity_id);
 
 -- Relations as the originating entity states them, one row per direction.
 CREATE TABLE relations (

@@ -27,7 +27,8 @@ pub async fn list_entities(state: web::Data<AppState>, req: HttpRequest) -> Resu
     let query = query_pairs(&req).and_then(|pairs| Ok(ListQuery::parse(&pairs)?)).map_err(AppError::api)?;
     let body = api(move || {
         let mut conn = state.store.conn()?;
-        let (items, page) = browse::list_backstage(&mut conn, &query)?;
+        let index = state.index.get(&mut conn)?;
+        let (items, page) = browse::list_backstage(&mut conn, &index, &query)?;
         Ok(json!({ "items": items, "next_cursor": page.next_cursor, "total": page.total }))
     })
     .await?;

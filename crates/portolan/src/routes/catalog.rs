@@ -73,9 +73,9 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<Catalo
         serde_urlencoded::from_str(req.query_string()).map_err(|e| AppError::bad_request("query", e.to_string()))?;
     let query = ListQuery::parse(&pairs)?;
     blocking(move || {
-        let mut conn = state.store.conn()?;
-        let page = browse::list(&mut conn, &query)?;
-        let facets = browse::facets(&mut conn, &query)?;
+        let index = state.index.get(&mut *state.store.conn()?)?;
+        let page = browse::list(&index, &query);
+        let facets = browse::facets(&index, &query);
         let params = query.filter_params();
         let next_href = page.next_cursor.as_ref().map(|c| {
             let mut p = params.clone();

@@ -36,7 +36,8 @@ pub async fn team(
     let namespace = query.into_inner().namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
     blocking(move || {
         let mut conn = state.store.conn()?;
-        let t = browse::team(&mut conn, &namespace, &name)?
+        let index = state.index.get(&mut conn)?;
+        let t = browse::team(&mut conn, &index, &namespace, &name)?
             .ok_or_else(|| AppError::not_found(format!("no team (Group) {namespace}/{name} in the catalog")))?;
         let profile = t.group.body.get("spec").and_then(|s| s.get("profile"));
         let email = profile.and_then(|p| p.get("email")).and_then(|e| e.as_str()).map(str::to_owned);

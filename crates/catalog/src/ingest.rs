@@ -39,7 +39,7 @@ impl Default for IngestOptions {
             remote_timeout: Duration::from_secs(5),
             max_file_bytes: 4 * 1024 * 1024,
             yaml_limits: Limits::default(),
-            batch_size: 200,
+            batch_size: 1000,
         }
     }
 }
@@ -143,6 +143,8 @@ struct Reached {
     bytes: Option<Vec<u8>>,
     hash: String,
     unchanged: bool,
+    /// Whether the database knew this file before this run (a new file has no entities to compare with).
+    known: bool,
     read_problem: Option<Problem>,
 }
 
@@ -378,8 +380,16 @@ fn discover(roots: &[Root], stored: &HashMap<String, sources::SourceRow>, option
         if !seen.insert(key.clone()) {
             continue;
         }
-        let mut file =
-            Reached { path, key, root, bytes: None, hash: String::new(), unchanged: false, read_problem: None };
+        let mut file = Reached {
+            known: stored.contains_key(&key),
+            path,
+            key,
+            root,
+            bytes: None,
+            hash: String::new(),
+            unchanged: false,
+            read_problem: None,
+        };
         match read_bytes(&file.path, options) {
             Err(problem) => file.read_problem = Some(problem),
             Ok(bytes) => {
@@ -587,8 +597,11 @@ fn write_file(
         )?)
     };
     let source_id = save(conn, &parsed.problems)?;
-    let previous: HashMap<String, entity_rows::EntityOrigin> =
-        entity_rows::of_source(conn, source_id)?.into_iter().map(|o| (o.entity_ref.clone(), o)).collect();
+    let previous: HashMap<String, entity_rows::EntityOrigin> = if file.known {
+        entity_rows::of_source(conn, source_id)?.into_iter().map(|o| (o.entity_ref.clone(), o)).collect()
+    } else {
+        HashMap::new()
+    };
     let mut kept: HashSet<String> = parsed.refused.iter().cloned().collect();
     let mut conflicts = Vec::new();
     for entity in &parsed.entities {

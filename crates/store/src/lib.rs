@@ -114,6 +114,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings 
         let sql = match conn {
             DbConnection::Sqlite(_) => format!(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
                  PRAGMA busy_timeout = {};",
                 self.statement_timeout_ms
             ),

@@ -17,7 +17,7 @@ pub const DEFAULT_LIMIT: i64 = 25;
 pub const MAX_LIMIT: i64 = 500;
 
 /// Which entities a list shows. Values within one dimension are alternatives; dimensions all apply.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct EntityFilter {
     /// Kinds as stored (`Component`, `API`, …).
     pub kinds: Vec<String>,
@@ -300,9 +300,11 @@ fn humanize_ref(entity_ref: &str) -> String {
 pub fn facets(index: &CatalogIndex, query: &ListQuery) -> Vec<FacetGroup> {
     let f = &query.filter;
     index
-        .facets(f, 30)
-        .into_iter()
+        .select(f)
+        .facets
+        .iter()
         .map(|(facet, counts)| {
+            let facet = *facet;
             let (name, selected) = match facet {
                 Facet::Kind => ("kind", &f.kinds),
                 Facet::Type => ("type", &f.types),
@@ -311,12 +313,12 @@ pub fn facets(index: &CatalogIndex, query: &ListQuery) -> Vec<FacetGroup> {
                 Facet::Tag => ("tag", &f.tags),
             };
             let values = counts
-                .into_iter()
+                .iter()
                 .map(|(value, count)| FacetValue {
-                    label: if facet == Facet::Owner { owner_label(index, &value).display_name } else { value.clone() },
-                    selected: selected.iter().any(|s| s.eq_ignore_ascii_case(&value)),
-                    value: if facet == Facet::Kind { value.to_lowercase() } else { value },
-                    count,
+                    label: if facet == Facet::Owner { owner_label(index, value).display_name } else { value.clone() },
+                    selected: selected.iter().any(|s| s.eq_ignore_ascii_case(value)),
+                    value: if facet == Facet::Kind { value.to_lowercase() } else { value.clone() },
+                    count: *count,
                 })
                 .collect();
             FacetGroup { name, values }

@@ -7,8 +7,11 @@
 //! PostgreSQL agree within one generation check.
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, RwLock};
 
+use lru::LruCache;
+use memchr::memmem;
 use store::entities::{self, EntitySummary};
 use store::{DbConnection, StoreResult, stats};
 
@@ -60,7 +63,29 @@ pub struct CatalogIndex {
     by_kind: Vec<u32>,
     by_ref: HashMap<String, u32>,
     values: Interner,
+    selections: Mutex<LruCache<EntityFilter, Arc<Selection>>>,
 }
+
+/// What one filter selects: a bit per row, the count, and the facet counts around it.
+pub struct Selection {
+    selected: Vec<u64>,
+    pub total: i64,
+    /// Per dimension, the most frequent values (at most [`FACET_VALUES`]) with their counts.
+    pub facets: Vec<(Facet, Vec<(String, i64)>)>,
+}
+
+impl Selection {
+    fn contains(&self, row: u32) -> bool {
+        let row = row as usize;
+        self.selected.get(row / 64).is_some_and(|word| word & (1 << (row % 64)) != 0)
+    }
+}
+
+/// How many values a facet shows.
+pub const FACET_VALUES: usize = 30;
+
+/// How many filters' selections an index remembers.
+const REMEMBERED_SELECTIONS: usize = 256;
 
 /// One page of an index query.
 pub struct IndexPage<'a> {
@@ -91,7 +116,8 @@ struct Compiled {
     lifecycles: Option<Vec<u32>>,
     tags: Option<Vec<u32>>,
     namespaces: Option<Vec<u32>>,
-    words: Vec<String>,
+    /// One precompiled substring searcher per word.
+    words: Vec<memmem::Finder<'static>>,
 }
 
 impl CatalogIndex {
@@ -132,7 +158,9 @@ impl CatalogIndex {
             (a.kind.as_str(), a.entity_ref.as_str()).cmp(&(b.kind.as_str(), b.entity_ref.as_str()))
         });
         let by_ref = rows.iter().enumerate().map(|(i, r)| (r.summary.entity_ref.clone(), i as u32)).collect();
-        Ok(CatalogIndex { generation, rows, by_name, by_kind, by_ref, values })
+        let selections =
+            Mutex::new(LruCache::new(NonZeroUsize::new(REMEMBERED_SELECTIONS).unwrap_or(NonZeroUsize::MIN)));
+        Ok(CatalogIndex { generation, rows, by_name, by_kind, by_ref, values, selections })
     }
 
     pub fn len(&self) -> usize {
@@ -157,7 +185,7 @@ impl CatalogIndex {
             lifecycles: set(&filter.lifecycles),
             tags: set(&filter.tags),
             namespaces: set(&filter.namespaces),
-            words: filter.words.clone(),
+            words: filter.words.iter().map(|w| memmem::Finder::new(w.as_bytes()).into_owned()).collect(),
         }
     }
 
@@ -180,21 +208,84 @@ impl CatalogIndex {
         if f.tags.as_ref().is_some_and(|allowed| !row.tags.iter().any(|t| allowed.contains(t))) {
             mask |= bit(Facet::Tag);
         }
-        if fails(&f.namespaces, row.namespace) || !f.words.iter().all(|w| row.search_text.contains(w.as_str())) {
+        if fails(&f.namespaces, row.namespace) || !f.words.iter().all(|w| w.find(row.search_text.as_bytes()).is_some())
+        {
             mask |= FIXED;
         }
         mask
     }
 
+    /// What the filter selects, with the facet counts around it; remembered for the next request with the same
+    /// filter until the catalog changes (a new generation is a new index).
+    pub fn select(&self, filter: &EntityFilter) -> Arc<Selection> {
+        if let Some(hit) = self.selections.lock().ok().and_then(|mut cache| cache.get(filter).cloned()) {
+            return hit;
+        }
+        let selection = Arc::new(self.compute(filter));
+        if let Ok(mut cache) = self.selections.lock() {
+            cache.put(filter.clone(), selection.clone());
+        }
+        selection
+    }
+
+    /// One pass over every row: which pass the filter, and for each facet dimension the values among the rows that
+    /// pass every other filter (a facet is counted without its own selection).
+    fn compute(&self, filter: &EntityFilter) -> Selection {
+        let f = self.compile(filter);
+        let mut selected = vec![0u64; self.rows.len().div_ceil(64)];
+        let mut total = 0;
+        let mut counts: Vec<Vec<i64>> = vec![vec![0; self.values.values.len()]; DIMENSIONS.len()];
+        for (i, row) in self.rows.iter().enumerate() {
+            let mask = Self::misses(row, &f);
+            if mask == 0 {
+                selected[i / 64] |= 1 << (i % 64);
+                total += 1;
+            }
+            for (d, facet) in DIMENSIONS.iter().enumerate() {
+                if mask & !bit(*facet) != 0 {
+                    continue;
+                }
+                let slot = &mut counts[d];
+                let mut add = |v: u32| {
+                    if v != NONE {
+                        slot[v as usize] += 1;
+                    }
+                };
+                match facet {
+                    Facet::Kind => add(row.kind),
+                    Facet::Type => add(row.spec_type),
+                    Facet::Owner => add(row.owner),
+                    Facet::Lifecycle => add(row.lifecycle),
+                    Facet::Tag => row.tags.iter().for_each(|t| add(*t)),
+                }
+            }
+        }
+        let facets = DIMENSIONS
+            .iter()
+            .zip(counts)
+            .map(|(facet, counts)| {
+                let mut values: Vec<(String, i64)> = counts
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(id, n)| (self.values.values[id].clone(), n))
+                    .collect();
+                values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                values.truncate(FACET_VALUES);
+                (*facet, values)
+            })
+            .collect();
+        Selection { selected, total, facets }
+    }
+
     /// How many entities the filter selects.
     pub fn count(&self, filter: &EntityFilter) -> i64 {
-        let f = self.compile(filter);
-        self.rows.iter().filter(|r| Self::misses(r, &f) == 0).count() as i64
+        self.select(filter).total
     }
 
     /// One page in the query's order, after its cursor.
     pub fn page(&self, query: &ListQuery) -> IndexPage<'_> {
-        let f = self.compile(&query.filter);
+        let selection = self.select(&query.filter);
         let order = match query.sort.key {
             SortKey::Name => &self.by_name,
             SortKey::Kind => &self.by_kind,
@@ -210,7 +301,7 @@ impl CatalogIndex {
         let limit = usize::try_from(query.limit).unwrap_or(0);
         let mut items = Vec::with_capacity(limit + 1);
         let mut push = |i: u32| {
-            if items.len() <= limit && Self::misses(&self.rows[i as usize], &f) == 0 {
+            if items.len() <= limit && selection.contains(i) {
                 items.push(i);
             }
             items.len() > limit
@@ -245,51 +336,9 @@ impl CatalogIndex {
         });
         IndexPage {
             items: items.into_iter().map(|i| &self.rows[i as usize].summary).collect(),
-            total: self.count(&query.filter),
+            total: selection.total,
             next_cursor,
         }
-    }
-
-    /// For each facet dimension, the values among the entities the other filters select, most frequent first.
-    pub fn facets(&self, filter: &EntityFilter, limit: usize) -> Vec<(Facet, Vec<(String, i64)>)> {
-        let f = self.compile(filter);
-        let mut counts: Vec<Vec<i64>> = vec![vec![0; self.values.values.len()]; DIMENSIONS.len()];
-        for row in &self.rows {
-            let mask = Self::misses(row, &f);
-            for (d, facet) in DIMENSIONS.iter().enumerate() {
-                if mask & !bit(*facet) != 0 {
-                    continue;
-                }
-                let slot = &mut counts[d];
-                let mut add = |v: u32| {
-                    if v != NONE {
-                        slot[v as usize] += 1;
-                    }
-                };
-                match facet {
-                    Facet::Kind => add(row.kind),
-                    Facet::Type => add(row.spec_type),
-                    Facet::Owner => add(row.owner),
-                    Facet::Lifecycle => add(row.lifecycle),
-                    Facet::Tag => row.tags.iter().for_each(|t| add(*t)),
-                }
-            }
-        }
-        DIMENSIONS
-            .iter()
-            .zip(counts)
-            .map(|(facet, counts)| {
-                let mut values: Vec<(String, i64)> = counts
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(_, n)| *n > 0)
-                    .map(|(id, n)| (self.values.values[id].clone(), n))
-                    .collect();
-                values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                values.truncate(limit);
-                (*facet, values)
-            })
-            .collect()
     }
 }
 

@@ -276,13 +276,13 @@ fn the_index_filters_facets_searches_and_pages_like_the_database() {
         );
 
         // A facet counts without its own selection; the others apply.
-        let facets = index.facets(&components.filter, 20);
+        let facets = index.select(&components.filter).facets.clone();
         let kinds = &facets.iter().find(|(f, _)| *f == Facet::Kind).expect("kind facet").1;
         assert!(kinds.contains(&("API".to_owned(), 11)), "{kinds:?}");
         let owners = &facets.iter().find(|(f, _)| *f == Facet::Owner).expect("owner facet").1;
         assert_eq!(owners.iter().map(|(_, n)| n).sum::<i64>(), 13);
         let by_owner = query(&[("kind", "component"), ("owner", "team-a")]);
-        let facets = index.facets(&by_owner.filter, 20);
+        let facets = index.select(&by_owner.filter).facets.clone();
         let tags = &facets.iter().find(|(f, _)| *f == Facet::Tag).expect("tag facet").1;
         let tagged_by_team_a: i64 = tags.iter().filter(|(t, _)| t == "java").map(|(_, n)| *n).sum();
         assert_eq!(

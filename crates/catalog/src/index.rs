@@ -355,10 +355,10 @@ impl SharedIndex {
     pub fn get(&self, conn: &mut DbConnection) -> StoreResult<Arc<CatalogIndex>> {
         let generation = stats::get(conn, stats::GENERATION)?.unwrap_or(0);
         let existing = self.current.read().map(|guard| guard.clone()).unwrap_or_default();
-        if let Some(index) = &existing {
-            if index.generation >= generation {
-                return Ok(index.clone());
-            }
+        if let Some(index) = &existing
+            && index.generation >= generation
+        {
+            return Ok(index.clone());
         }
         let _rebuild = match (self.rebuilding.try_lock(), &existing) {
             (Ok(guard), _) => guard,
@@ -366,10 +366,10 @@ impl SharedIndex {
             (Err(_), None) => self.rebuilding.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
         };
         // Another request may have finished the rebuild while this one waited.
-        if let Some(index) = self.current.read().ok().and_then(|g| g.clone()) {
-            if index.generation >= generation {
-                return Ok(index);
-            }
+        if let Some(index) = self.current.read().ok().and_then(|g| g.clone())
+            && index.generation >= generation
+        {
+            return Ok(index);
         }
         let index = Arc::new(CatalogIndex::build(conn)?);
         if let Ok(mut slot) = self.current.write() {

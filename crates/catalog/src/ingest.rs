@@ -538,13 +538,10 @@ pub fn ingest(
     let changed: Vec<&Reached> = reached.iter().filter(|f| !f.unchanged).collect();
     progress.writing(changed.len());
     for batch in changed.chunks(options.batch_size.max(1)) {
-        store.transaction::<_, IngestError>(|conn| {
-            for file in batch {
-                write_file(conn, file, &roots[file.root], options, &mut report)?;
-                progress.file_done();
-            }
-            Ok(())
-        })?;
+        store.transaction::<_, IngestError>(|conn| write_batch(conn, batch, &roots, options, &mut report))?;
+        for _ in batch {
+            progress.file_done();
+        }
     }
     report.elapsed = started.elapsed();
     store.transaction::<_, IngestError>(|conn| {
@@ -559,87 +556,163 @@ pub fn ingest(
     Ok(report)
 }
 
-fn write_file(
+/// A changed file, read and checked, ready to write.
+struct Prepared<'a> {
+    file: &'a Reached,
+    root: &'a Root,
+    parsed: ParsedFile,
+    hash: String,
+    targets: String,
+    dependencies: String,
+}
+
+impl Prepared<'_> {
+    fn new<'a>(file: &'a Reached, root: &'a Root, options: &IngestOptions) -> Prepared<'a> {
+        let mut parsed = parse_reached(file, root, options);
+        let targets: Vec<StoredTarget> = parsed
+            .targets
+            .iter()
+            .map(|t| StoredTarget { target: t.target.clone(), line: t.pos.line, col: t.pos.col })
+            .collect();
+        // Resolution problems (a missing target) belong to this file too.
+        resolve_targets(&file.path, &parsed.targets, &mut parsed.problems);
+        Prepared {
+            hash: content_hash(file.bytes.as_deref().unwrap_or_default(), &parsed.dependencies),
+            targets: serde_json::to_string(&targets).unwrap_or_else(|_| "[]".into()),
+            dependencies: serde_json::to_string(&parsed.dependencies).unwrap_or_else(|_| "[]".into()),
+            file,
+            root,
+            parsed,
+        }
+    }
+
+    fn form<'s>(&'s self, problems: &'s str, now: chrono::NaiveDateTime) -> sources::SourceForm<'s> {
+        sources::SourceForm {
+            path: &self.file.key,
+            root: &self.root.key,
+            content_hash: &self.hash,
+            targets: &self.targets,
+            dependencies: &self.dependencies,
+            problems,
+            error_count: i32::try_from(self.parsed.error_count()).unwrap_or(i32::MAX),
+            refreshed_at: now,
+        }
+    }
+}
+
+fn problems_json(problems: &[Problem]) -> String {
+    serde_json::to_string(problems).unwrap_or_else(|_| "[]".into())
+}
+
+/// Writes a batch of changed files in a handful of statements: their sources, then every entity decision at once.
+fn write_batch(
     conn: &mut DbConnection,
-    file: &Reached,
-    root: &Root,
+    batch: &[&Reached],
+    roots: &[Root],
     options: &IngestOptions,
     report: &mut Report,
 ) -> Result<(), IngestError> {
     let now = store::now();
-    let mut parsed = parse_reached(file, root, options);
-    let targets: Vec<StoredTarget> = parsed
-        .targets
-        .iter()
-        .map(|t| StoredTarget { target: t.target.clone(), line: t.pos.line, col: t.pos.col })
-        .collect();
-    // Resolution problems (a missing target) belong to this file too.
-    resolve_targets(&file.path, &parsed.targets, &mut parsed.problems);
-    let hash = content_hash(file.bytes.as_deref().unwrap_or_default(), &parsed.dependencies);
-    let targets_json = serde_json::to_string(&targets).unwrap_or_else(|_| "[]".into());
-    let deps_json = serde_json::to_string(&parsed.dependencies).unwrap_or_else(|_| "[]".into());
+    let mut prepared: Vec<Prepared<'_>> = batch.iter().map(|f| Prepared::new(f, &roots[f.root], options)).collect();
+    let problem_texts: Vec<String> = prepared.iter().map(|p| problems_json(&p.parsed.problems)).collect();
+    let forms: Vec<sources::SourceForm<'_>> =
+        prepared.iter().zip(&problem_texts).map(|(p, problems)| p.form(problems, now)).collect();
+    let ids: HashMap<String, i64> =
+        sources::save_many(conn, &forms)?.into_iter().map(|(id, path)| (path, id)).collect();
+    drop(forms);
+    let source_ids: Vec<i64> = prepared.iter().map(|p| ids.get(&p.file.key).copied().unwrap_or_default()).collect();
 
-    let save = |conn: &mut DbConnection, problems: &[Problem]| -> Result<i64, IngestError> {
-        let problems_json = serde_json::to_string(problems).unwrap_or_else(|_| "[]".into());
-        let error_count = i32::try_from(problems.iter().filter(|p| p.is_error()).count()).unwrap_or(i32::MAX);
-        Ok(sources::save(
-            conn,
-            &sources::SourceForm {
-                path: &file.key,
-                root: &root.key,
-                content_hash: &hash,
-                targets: &targets_json,
-                dependencies: &deps_json,
-                problems: &problems_json,
-                error_count,
-                refreshed_at: now,
-            },
-        )?)
-    };
-    let source_id = save(conn, &parsed.problems)?;
-    let previous: HashMap<String, entity_rows::EntityOrigin> = if file.known {
-        entity_rows::of_source(conn, source_id)?.into_iter().map(|o| (o.entity_ref.clone(), o)).collect()
-    } else {
-        HashMap::new()
-    };
-    let mut kept: HashSet<String> = parsed.refused.iter().cloned().collect();
-    let mut conflicts = Vec::new();
-    for entity in &parsed.entities {
-        let write = entity_write(entity, source_id, now);
-        let key = write.form.entity_ref.clone();
-        if let Some(old) = previous.get(&key) {
-            if old.etag == write.form.etag {
-                report.unchanged += 1;
-            } else {
-                entity_rows::update(conn, old.id, &write)?;
-                report.updated += 1;
+    // What the known files held before, and who holds the references new to their file.
+    let known: Vec<i64> = prepared.iter().zip(&source_ids).filter(|(p, _)| p.file.known).map(|(_, id)| *id).collect();
+    let mut previous: HashMap<i64, HashMap<String, entity_rows::EntityOrigin>> = HashMap::new();
+    for origin in entity_rows::of_sources(conn, &known)? {
+        previous.entry(origin.source_id).or_default().insert(origin.entity_ref.clone(), origin);
+    }
+    let candidates: Vec<String> = prepared
+        .iter()
+        .zip(&source_ids)
+        .flat_map(|(p, id)| {
+            let own = previous.get(id);
+            p.parsed
+                .entities
+                .iter()
+                .map(|e| e.entity_ref.to_string())
+                .filter(move |r| own.is_none_or(|own| !own.contains_key(r)))
+        })
+        .collect();
+    let taken: HashMap<String, entity_rows::EntityOrigin> =
+        entity_rows::origins(conn, &candidates)?.into_iter().map(|o| (o.entity_ref.clone(), o)).collect();
+
+    let mut claimed: HashMap<String, String> = HashMap::new();
+    let mut inserts = Vec::new();
+    let mut gone = Vec::new();
+    let mut conflicted = Vec::new();
+    for (i, (p, source_id)) in prepared.iter_mut().zip(&source_ids).enumerate() {
+        let own = previous.remove(source_id).unwrap_or_default();
+        let mut kept: HashSet<String> = p.parsed.refused.iter().cloned().collect();
+        let mut conflicts = Vec::new();
+        for entity in &p.parsed.entities {
+            let write = entity_write(entity, *source_id, now);
+            let key = write.form.entity_ref.clone();
+            if let Some(old) = own.get(&key) {
+                if old.etag == write.form.etag {
+                    report.unchanged += 1;
+                } else {
+                    entity_rows::update(conn, old.id, &write)?;
+                    report.updated += 1;
+                }
+                kept.insert(key);
+                continue;
             }
-            kept.insert(key);
-        } else if let Some(other) = entity_rows::origin(conn, &key)? {
-            let other_path = sources::by_id(conn, other.source_id)?.map_or_else(|| "another file".into(), |s| s.path);
-            let mut problem = Problem::error(
-                entity.pos,
-                format!("{key} is already defined in {}; this definition is ignored", display(Path::new(&other_path))),
-            );
-            problem.entity_ref = Some(key);
-            conflicts.push(problem);
-        } else {
-            entity_rows::insert(conn, &write, now)?;
-            report.added += 1;
-            kept.insert(key);
+            let holder = match (taken.get(&key), claimed.get(&key)) {
+                (Some(other), _) => Some(
+                    sources::by_id(conn, other.source_id)?
+                        .map_or_else(|| "another file".to_owned(), |s| display(Path::new(&s.path))),
+                ),
+                (None, Some(path)) => Some(path.clone()),
+                (None, None) => None,
+            };
+            match holder {
+                Some(other) => {
+                    let mut problem = Problem::error(
+                        entity.pos,
+                        format!("{key} is already defined in {other}; this definition is ignored"),
+                    );
+                    problem.entity_ref = Some(key);
+                    conflicts.push(problem);
+                }
+                None => {
+                    claimed.insert(key.clone(), display(&p.file.path));
+                    kept.insert(key);
+                    inserts.push(write);
+                }
+            }
+        }
+        // A file with errors keeps everything it had; a clean one drops what it no longer defines.
+        if p.parsed.error_count() == 0 && conflicts.is_empty() {
+            gone.extend(own.values().filter(|o| !kept.contains(&o.entity_ref)).map(|o| o.id));
+        }
+        if !conflicts.is_empty() {
+            p.parsed.problems.extend(conflicts);
+            conflicted.push(i);
         }
     }
-    if !conflicts.is_empty() {
-        parsed.problems.extend(conflicts);
-        save(conn, &parsed.problems)?;
+    entity_rows::insert_many(conn, &inserts, now)?;
+    report.added += inserts.len();
+    report.removed += entity_rows::delete(conn, &gone)?;
+    for i in conflicted {
+        let p = &prepared[i];
+        let problems = problems_json(&p.parsed.problems);
+        sources::save(conn, &p.form(&problems, now))?;
     }
-    // A file with errors keeps everything it had; a clean one drops what it no longer defines.
-    if parsed.error_count() == 0 {
-        let gone: Vec<i64> = previous.values().filter(|o| !kept.contains(&o.entity_ref)).map(|o| o.id).collect();
-        report.removed += entity_rows::delete(conn, &gone)?;
+    for p in prepared {
+        if !p.parsed.problems.is_empty() {
+            let shown = display(&p.file.path);
+            report
+                .problems
+                .extend(p.parsed.problems.into_iter().map(|problem| FileProblem { path: shown.clone(), problem }));
+        }
     }
-    let shown = display(&file.path);
-    report.problems.extend(parsed.problems.into_iter().map(|problem| FileProblem { path: shown.clone(), problem }));
     Ok(())
 }
 

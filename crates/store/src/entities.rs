@@ -92,19 +92,32 @@ pub struct EntityOrigin {
     pub source_id: i64,
 }
 
-pub fn origin(conn: &mut DbConnection, entity_ref: &str) -> QueryResult<Option<EntityOrigin>> {
-    entities::table
-        .filter(entities::entity_ref.eq(entity_ref))
-        .select((entities::id, entities::entity_ref, entities::etag, entities::source_id))
-        .first(conn)
-        .optional()
+/// Where each of these entities came from (absent ones are left out).
+pub fn origins(conn: &mut DbConnection, refs: &[String]) -> QueryResult<Vec<EntityOrigin>> {
+    let mut found = Vec::new();
+    for chunk in refs.chunks(500) {
+        found.extend(
+            entities::table
+                .filter(entities::entity_ref.eq_any(chunk))
+                .select((entities::id, entities::entity_ref, entities::etag, entities::source_id))
+                .load::<EntityOrigin>(conn)?,
+        );
+    }
+    Ok(found)
 }
 
-pub fn of_source(conn: &mut DbConnection, source_id: i64) -> QueryResult<Vec<EntityOrigin>> {
-    entities::table
-        .filter(entities::source_id.eq(source_id))
-        .select((entities::id, entities::entity_ref, entities::etag, entities::source_id))
-        .load(conn)
+/// The entities of these sources.
+pub fn of_sources(conn: &mut DbConnection, source_ids: &[i64]) -> QueryResult<Vec<EntityOrigin>> {
+    let mut found = Vec::new();
+    for chunk in source_ids.chunks(500) {
+        found.extend(
+            entities::table
+                .filter(entities::source_id.eq_any(chunk))
+                .select((entities::id, entities::entity_ref, entities::etag, entities::source_id))
+                .load::<EntityOrigin>(conn)?,
+        );
+    }
+    Ok(found)
 }
 
 /// How many entities each of these sources holds (sources without entities are absent).
@@ -116,44 +129,52 @@ pub fn count_by_source(conn: &mut DbConnection, source_ids: &[i64]) -> QueryResu
     Ok(total)
 }
 
-pub fn insert(conn: &mut DbConnection, write: &EntityWrite, created_at: NaiveDateTime) -> QueryResult<i64> {
-    let id: i64 = with_backend!(conn, |c| diesel::insert_into(entities::table)
-        .values((&write.form, entities::created_at.eq(created_at)))
-        .returning(entities::id)
-        .get_result(c))?;
-    write_children(conn, id, write)?;
-    Ok(id)
+/// Inserts new entities with their tags and relations, a few statements for many entities.
+pub fn insert_many(conn: &mut DbConnection, writes: &[EntityWrite], created_at: NaiveDateTime) -> QueryResult<()> {
+    for chunk in writes.chunks(200) {
+        let rows: Vec<_> = chunk.iter().map(|w| (&w.form, entities::created_at.eq(created_at))).collect();
+        let ids: Vec<(i64, String)> = with_backend!(&mut *conn, |c| diesel::insert_into(entities::table)
+            .values(rows)
+            .returning((entities::id, entities::entity_ref))
+            .get_results(c))?;
+        let by_ref: std::collections::HashMap<&str, i64> = ids.iter().map(|(id, r)| (r.as_str(), *id)).collect();
+        let children: Vec<(i64, &EntityWrite)> =
+            chunk.iter().filter_map(|w| by_ref.get(w.form.entity_ref.as_str()).map(|id| (*id, w))).collect();
+        write_children(conn, &children)?;
+    }
+    Ok(())
 }
 
 pub fn update(conn: &mut DbConnection, id: i64, write: &EntityWrite) -> QueryResult<()> {
     diesel::update(entities::table.find(id)).set(&write.form).execute(conn)?;
     diesel::delete(entity_tags::table.filter(entity_tags::entity_id.eq(id))).execute(conn)?;
     diesel::delete(relations::table.filter(relations::originating_entity_id.eq(id))).execute(conn)?;
-    write_children(conn, id, write)
+    write_children(conn, &[(id, write)])
 }
 
-fn write_children(conn: &mut DbConnection, id: i64, write: &EntityWrite) -> QueryResult<()> {
-    if !write.tags.is_empty() {
-        let rows: Vec<_> =
-            write.tags.iter().map(|tag| (entity_tags::entity_id.eq(id), entity_tags::tag.eq(tag))).collect();
-        with_backend!(&mut *conn, |c| diesel::insert_into(entity_tags::table).values(&rows).execute(c))?;
+fn write_children(conn: &mut DbConnection, entities: &[(i64, &EntityWrite)]) -> QueryResult<()> {
+    let tags: Vec<_> = entities
+        .iter()
+        .flat_map(|(id, w)| w.tags.iter().map(move |tag| (entity_tags::entity_id.eq(*id), entity_tags::tag.eq(tag))))
+        .collect();
+    for chunk in tags.chunks(1000) {
+        with_backend!(&mut *conn, |c| diesel::insert_into(entity_tags::table).values(chunk).execute(c))?;
     }
-    if !write.relations.is_empty() {
-        let rows: Vec<_> = write
-            .relations
-            .iter()
-            .map(|r| {
+    let relations: Vec<_> = entities
+        .iter()
+        .flat_map(|(id, w)| {
+            w.relations.iter().map(move |r| {
                 (
-                    relations::originating_entity_id.eq(id),
+                    relations::originating_entity_id.eq(*id),
                     relations::source_ref.eq(&r.source_ref),
                     relations::relation_type.eq(&r.relation_type),
                     relations::target_ref.eq(&r.target_ref),
                 )
             })
-            .collect();
-        for chunk in rows.chunks(200) {
-            with_backend!(&mut *conn, |c| diesel::insert_into(relations::table).values(chunk).execute(c))?;
-        }
+        })
+        .collect();
+    for chunk in relations.chunks(500) {
+        with_backend!(&mut *conn, |c| diesel::insert_into(relations::table).values(chunk).execute(c))?;
     }
     Ok(())
 }

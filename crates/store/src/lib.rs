@@ -34,20 +34,6 @@ pub enum DbConnection {
 /// so backend-specific features (upserts, `RETURNING`) are available inside it.
 #[macro_export]
 macro_rules! with_backend {
-    ($conn:expr, |$c:ident, $db:ident| $body:expr) => {
-        match $conn {
-            $crate::DbConnection::Sqlite($c) => {
-                #[allow(dead_code)]
-                type $db = diesel::sqlite::Sqlite;
-                $body
-            }
-            $crate::DbConnection::Postgresql($c) => {
-                #[allow(dead_code)]
-                type $db = diesel::pg::Pg;
-                $body
-            }
-        }
-    };
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
             $crate::DbConnection::Sqlite($c) => $body,

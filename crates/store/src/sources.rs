@@ -64,6 +64,30 @@ pub fn save(conn: &mut DbConnection, form: &SourceForm<'_>) -> QueryResult<i64> 
         .get_result(c))
 }
 
+/// Inserts or replaces many sources at once; returns `(id, path)` of each.
+pub fn save_many(conn: &mut DbConnection, forms: &[SourceForm<'_>]) -> QueryResult<Vec<(i64, String)>> {
+    use diesel::upsert::excluded;
+    let mut saved = Vec::with_capacity(forms.len());
+    for chunk in forms.chunks(500) {
+        saved.extend(with_backend!(&mut *conn, |c| diesel::insert_into(sources::table)
+            .values(chunk)
+            .on_conflict(sources::path)
+            .do_update()
+            .set((
+                sources::root.eq(excluded(sources::root)),
+                sources::content_hash.eq(excluded(sources::content_hash)),
+                sources::targets.eq(excluded(sources::targets)),
+                sources::dependencies.eq(excluded(sources::dependencies)),
+                sources::problems.eq(excluded(sources::problems)),
+                sources::error_count.eq(excluded(sources::error_count)),
+                sources::refreshed_at.eq(excluded(sources::refreshed_at)),
+            ))
+            .returning((sources::id, sources::path))
+            .get_results::<(i64, String)>(c))?);
+    }
+    Ok(saved)
+}
+
 /// Marks a source as read again without change.
 pub fn touch(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(sources::table.find(id)).set(sources::refreshed_at.eq(at)).execute(conn)?;

@@ -537,8 +537,12 @@ pub fn ingest(
 
     let changed: Vec<&Reached> = reached.iter().filter(|f| !f.unchanged).collect();
     progress.writing(changed.len());
-    for batch in changed.chunks(options.batch_size.max(1)) {
+    for (n, batch) in changed.chunks(options.batch_size.max(1)).enumerate() {
         store.transaction::<_, IngestError>(|conn| write_batch(conn, batch, &roots, options, &mut report))?;
+        // Keep the planner's statistics in step with a table that grows from empty (powers of two: 1, 2, 4, … batches).
+        if (n + 1).is_power_of_two() {
+            store::analyze(&mut *store.conn()?)?;
+        }
         for _ in batch {
             progress.file_done();
         }

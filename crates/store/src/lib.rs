@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-pub use diesel::result::Error as QueryError;
+pub use diesel::result::{Error as QueryError, QueryResult};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -188,6 +188,15 @@ impl Store {
         let mut pooled = self.conn()?;
         let conn: &mut DbConnection = &mut pooled;
         conn.transaction(work)
+    }
+}
+
+/// Refreshes the query planner's statistics after bulk writes. PostgreSQL plans lookups on a table that grew from empty
+/// as scans until it is analysed, which makes a first ingest quadratic; SQLite plans by its indexes and needs nothing.
+pub fn analyze(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgresql(c) => c.batch_execute("ANALYZE sources, entities, entity_tags, relations"),
+        DbConnection::Sqlite(_) => Ok(()),
     }
 }
 

@@ -10,12 +10,16 @@
 //!   rate of 1 spends exactly the budget over the SLO window;
 //! * an alert rule fires when the burn rate is strictly above its threshold over both its long and its
 //!   short window.
+//!
+//! The definitions themselves come from OpenSLO and Sloth YAML: [`read_slo_documents`] reads one file's
+//! documents and [`resolve`] follows the references between files (still no I/O: the caller reads the files).
 
 mod alerts;
 mod budget;
 mod burn;
 mod evaluate;
 mod model;
+mod openslo;
 mod window;
 
 pub use alerts::{AlertPolicy, AlertRule, AlertState, Severity, alert_threshold};
@@ -23,4 +27,9 @@ pub use budget::{ErrorBudget, Sli, rollup};
 pub use burn::{budget_consumed, burn_rate, time_to_exhaustion};
 pub use evaluate::{AT_RISK_REMAINING, Evaluation, PolicyState, Status, evaluate};
 pub use model::{Bucket, BudgetingMethod, CalendarLength, Objective, SloError, SloSpec, Window};
+pub use openslo::{
+    AlertConditionDefinition, AlertPolicyDefinition, DataSource, Indicator, MetricQuery, Operator, RawType, Resolved,
+    ServiceDefinition, SliDefinition, SloDefinition, SloDraft, SloFile, Source, is_slo_document, read_slo_documents,
+    resolve,
+};
 pub use window::calendar_bounds;

@@ -76,8 +76,8 @@ const SLOTH_K8S_KIND: &str = "PrometheusServiceLevel";
 
 /// What one file's SLO documents hold, each item with the position of its name.
 ///
-/// The SLOs are drafts until [`resolve`] has followed their references. Documents with errors are left out;
-/// their problems are in `problems`.
+/// The SLOs are drafts until [`resolve`] has followed their references. Documents with errors are left out
+/// (in a Sloth group, each SLO with errors); their problems are in `problems`.
 #[derive(Debug, Default)]
 pub struct SloFile {
     /// The SLOs, one per objective.
@@ -348,7 +348,7 @@ struct SourceDraft {
 /// An SLO's indicator: written in the SLO, or named.
 #[derive(Debug, Clone)]
 enum IndicatorUse {
-    Inline(Queries<SourceDraft>),
+    Inline(Box<Queries<SourceDraft>>),
     Ref(Reference),
 }
 
@@ -438,6 +438,14 @@ pub fn read_slo_documents(docs: &[Node]) -> SloFile {
     }
     file.problems = reader.into_problems();
     file
+}
+
+/// The window of an SLO that gives none, in days: Sloth's default SLO period.
+const DEFAULT_WINDOW_DAYS: i64 = 30;
+
+/// The rolling window of an SLO that gives none (and of every Sloth SLO).
+fn default_window() -> Window {
+    Window::Rolling(Duration::days(DEFAULT_WINDOW_DAYS))
 }
 
 /// The length of one period of a window, to size the default alert thresholds: a calendar month counts 30

@@ -285,8 +285,7 @@ impl fmt::Display for Shorthand {
 
 /// `<positive whole number><unit>`, the unit one of `m h d w M Q Y`.
 fn parse_shorthand(text: &str) -> Result<Shorthand, String> {
-    let not_a_duration =
-        || format!("`{text}` is not a duration: write a whole number and a unit, as in 5m, 4w or 1M");
+    let not_a_duration = || format!("`{text}` is not a duration: write a whole number and a unit, as in 5m, 4w or 1M");
     let symbol = text.chars().next_back().ok_or_else(not_a_duration)?;
     let digits = &text[..text.len() - symbol.len_utf8()];
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -324,10 +323,7 @@ mod tests {
     #[test]
     fn shorthand_refusals() {
         assert_eq!(parse_shorthand("0d").expect_err("zero").as_str(), "`0d` must be longer than zero");
-        assert_eq!(
-            parse_shorthand("007d").map(|s| s.length).expect("leading zeros are digits"),
-            Duration::days(7)
-        );
+        assert_eq!(parse_shorthand("007d").map(|s| s.length).expect("leading zeros are digits"), Duration::days(7));
         assert_eq!(
             parse_shorthand("2s").expect_err("seconds"),
             "`2s` has an unknown unit `s`; the units are m (minutes), h, d, w, M (months), Q and Y"

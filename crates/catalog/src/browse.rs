@@ -202,25 +202,17 @@ fn decode_cursor(text: &str) -> Option<Cursor> {
     Some(Cursor { sort_value: sort_value.to_owned(), entity_ref: entity_ref.to_owned() })
 }
 
-/// One row of a list, with the owner's display name.
-#[derive(Debug, Clone, Serialize)]
+/// One row of a list: the entity's list columns and its owner's display name.
+#[derive(Debug, Clone)]
 pub struct ListItem {
-    pub entity_ref: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub spec_type: Option<String>,
-    pub lifecycle: Option<String>,
+    pub entity: EntitySummary,
     pub owner: Option<OwnerLabel>,
-    pub display_name: String,
 }
 
 impl ListItem {
     /// The entity's page, `/catalog/{namespace}/{kind}/{name}`.
     pub fn path(&self) -> String {
-        entity_path(&self.namespace, &self.kind, &self.name)
+        entity_path(&self.entity.namespace, &self.entity.kind, &self.entity.name)
     }
 }
 
@@ -266,18 +258,7 @@ pub fn list(index: &CatalogIndex, query: &ListQuery) -> ListPage {
 /// Turns summaries into list items with their owners' display names.
 pub fn with_owners(index: &CatalogIndex, rows: Vec<&EntitySummary>) -> Vec<ListItem> {
     rows.into_iter()
-        .map(|r| ListItem {
-            owner: r.owner_ref.as_deref().map(|o| owner_label(index, o)),
-            entity_ref: r.entity_ref.clone(),
-            kind: r.kind.clone(),
-            namespace: r.namespace.clone(),
-            name: r.name.clone(),
-            title: r.title.clone(),
-            description: r.description.clone(),
-            spec_type: r.spec_type.clone(),
-            lifecycle: r.lifecycle.clone(),
-            display_name: r.display_name.clone(),
-        })
+        .map(|r| ListItem { owner: r.owner_ref.as_deref().map(|o| owner_label(index, o)), entity: r.clone() })
         .collect()
 }
 
@@ -411,7 +392,7 @@ pub fn list_backstage(
     query: &ListQuery,
 ) -> store::StoreResult<(Vec<Json>, ListPage)> {
     let page = list(index, query);
-    let refs: Vec<String> = page.items.iter().map(|i| i.entity_ref.clone()).collect();
+    let refs: Vec<String> = page.items.iter().map(|i| i.entity.entity_ref.clone()).collect();
     let mut rows: HashMap<String, EntityRow> =
         entities::rows_by_refs(conn, &refs)?.into_iter().map(|r| (r.entity_ref.clone(), r)).collect();
     let mut relations: HashMap<String, Vec<entities::RelationRow>> = HashMap::new();

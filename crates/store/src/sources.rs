@@ -41,16 +41,8 @@ pub fn under_roots(conn: &mut DbConnection, roots: &[String]) -> QueryResult<Vec
     sources::table.filter(sources::root.eq_any(roots)).select(SourceRow::as_select()).load(conn)
 }
 
-pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<SourceRow>> {
-    sources::table.order(sources::path).select(SourceRow::as_select()).load(conn)
-}
-
 pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<SourceRow>> {
     sources::table.find(id).select(SourceRow::as_select()).first(conn).optional()
-}
-
-pub fn by_path(conn: &mut DbConnection, path: &str) -> QueryResult<Option<SourceRow>> {
-    sources::table.filter(sources::path.eq(path)).select(SourceRow::as_select()).first(conn).optional()
 }
 
 /// Inserts the source or replaces what is known of it; returns its id.
@@ -88,12 +80,6 @@ pub fn save_many(conn: &mut DbConnection, forms: &[SourceForm<'_>]) -> QueryResu
     Ok(saved)
 }
 
-/// Marks a source as read again without change.
-pub fn touch(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(sources::table.find(id)).set(sources::refreshed_at.eq(at)).execute(conn)?;
-    Ok(())
-}
-
 /// Deletes sources and, through the foreign keys, every entity they alone produced.
 pub fn delete(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<usize> {
     let mut deleted = 0;
@@ -101,16 +87,6 @@ pub fn delete(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<usize> {
         deleted += diesel::delete(sources::table.filter(sources::id.eq_any(chunk))).execute(conn)?;
     }
     Ok(deleted)
-}
-
-/// Sources that hold at least one error, newest first.
-pub fn with_errors(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<SourceRow>> {
-    sources::table
-        .filter(sources::error_count.gt(0))
-        .order(sources::path)
-        .limit(limit)
-        .select(SourceRow::as_select())
-        .load(conn)
 }
 
 pub fn error_total(conn: &mut DbConnection) -> QueryResult<i64> {

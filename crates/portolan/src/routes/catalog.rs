@@ -4,7 +4,6 @@ use actix_web::{HttpRequest, get, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use catalog::browse::{self, EntityDetail, FacetGroup, ListItem, ListQuery, RelatedEntity};
-use catalog::graph::Layout;
 
 use super::blocking;
 use crate::AppState;
@@ -120,7 +119,6 @@ pub struct EntityPage {
     pub annotations: Vec<(String, String)>,
     pub labels: Vec<(String, String)>,
     pub sections: Vec<RelationSection>,
-    pub graph: Layout,
     pub service: Option<ServiceCards>,
     pub kind_lower: String,
     pub system: Option<RelatedEntity>,
@@ -169,7 +167,6 @@ pub async fn entity(
             annotations: string_pairs(meta.and_then(|m| m.get("annotations"))),
             labels: string_pairs(meta.and_then(|m| m.get("labels"))),
             sections,
-            graph: d.graph.clone(),
             service,
             kind_lower: d.row.kind.to_lowercase(),
             system,

@@ -306,21 +306,21 @@ impl Checker<'_> {
     fn kind(&mut self, api_version: &str, kind_text: &str, doc: &Node) -> Option<Kind> {
         let kind_pos = doc.get("kind").map_or(doc.pos, |n| n.pos);
         let version_pos = doc.get("apiVersion").map_or(doc.pos, |n| n.pos);
+        let known = [BACKSTAGE_API_VERSION, SCAFFOLDER_API_VERSION];
+        if !known.iter().any(|v| v.eq_ignore_ascii_case(api_version)) {
+            self.error(
+                version_pos,
+                format!("unsupported apiVersion `{api_version}`; the catalog reads {}", known.join(" and ")),
+            );
+            return None;
+        }
         let Some(kind) = Kind::parse(kind_text) else {
-            let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-            self.error(kind_pos, format!("unknown kind `{kind_text}`; the catalog reads {}", known.join(", ")));
+            let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            self.error(kind_pos, format!("unknown kind `{kind_text}`; the catalog reads {}", kinds.join(", ")));
             return None;
         };
         if !api_version.eq_ignore_ascii_case(kind.api_version()) {
-            let known = [BACKSTAGE_API_VERSION, SCAFFOLDER_API_VERSION];
-            if known.iter().any(|v| v.eq_ignore_ascii_case(api_version)) {
-                self.error(version_pos, format!("a {kind} has apiVersion {}, not `{api_version}`", kind.api_version()));
-            } else {
-                self.error(
-                    version_pos,
-                    format!("unsupported apiVersion `{api_version}`; the catalog reads {}", known.join(" and ")),
-                );
-            }
+            self.error(version_pos, format!("a {kind} has apiVersion {}, not `{api_version}`", kind.api_version()));
             return None;
         }
         Some(kind)

@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -20,9 +21,33 @@ use store::{DbConnection, Store, StoreError, sources, stats};
 use crate::descriptor::{Document, Entity, LocationTarget, Problem, Substituted, Substitutions, read_document};
 use crate::yaml::{self, Limits, Pos, parse_documents, utf8_error_pos};
 
+/// A document format another part of Portolan owns (SLOs, scorecards), found in the same locations as catalog
+/// descriptors. Ingestion hands it the documents it claims, so they are checked with the same file:line:col problems
+/// instead of being refused as an unknown apiVersion.
+pub trait ForeignFormat: Send + Sync {
+    /// What the format is called in logs and debug output.
+    fn name(&self) -> &'static str;
+    /// Whether this format takes the document (by its apiVersion, kind or version key).
+    fn claims(&self, doc: &yaml::Node) -> bool;
+    /// Checks one file's documents of this format.
+    fn check(&self, docs: &[yaml::Node]) -> Vec<Problem>;
+}
+
+/// The foreign formats ingestion knows, in the order they are asked.
+#[derive(Clone, Default)]
+pub struct Formats(pub Vec<Arc<dyn ForeignFormat>>);
+
+impl fmt::Debug for Formats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|format| format.name())).finish()
+    }
+}
+
 /// What ingestion may do; all of it is configuration.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
+    /// Formats other crates own, checked where they are found.
+    pub formats: Formats,
     /// Whether `$text`/`$json`/`$yaml` may fetch http(s) URLs.
     pub allow_remote_substitutions: bool,
     pub remote_timeout: Duration,
@@ -35,6 +60,7 @@ pub struct IngestOptions {
 impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
+            formats: Formats::default(),
             allow_remote_substitutions: false,
             remote_timeout: Duration::from_secs(5),
             max_file_bytes: 4 * 1024 * 1024,
@@ -189,7 +215,12 @@ pub fn read_file(path: &Path, text: &str, boundary: &Path, options: &IngestOptio
         dependencies: Vec::new(),
     };
     let mut seen = HashSet::new();
+    let mut claimed: Vec<Vec<yaml::Node>> = vec![Vec::new(); options.formats.0.len()];
     for doc in &documents {
+        if let Some(i) = options.formats.0.iter().position(|format| format.claims(doc)) {
+            claimed[i].push(doc.clone());
+            continue;
+        }
         match read_document(doc, &mut subst, &mut parsed.problems) {
             Document::Entity(entity) => {
                 let key = entity.entity_ref.to_string();
@@ -206,6 +237,12 @@ pub fn read_file(path: &Path, text: &str, boundary: &Path, options: &IngestOptio
             Document::Invalid { entity_ref: None } | Document::Skipped => {}
         }
     }
+    for (format, docs) in options.formats.0.iter().zip(claimed) {
+        if !docs.is_empty() {
+            parsed.problems.extend(format.check(&docs));
+        }
+    }
+    parsed.problems.sort_by_key(|p| (p.line, p.col));
     parsed.dependencies = subst.dependencies;
     parsed
 }

@@ -99,6 +99,7 @@ impl Settings {
 
     pub fn ingest_options(&self) -> catalog::ingest::IngestOptions {
         catalog::ingest::IngestOptions {
+            formats: catalog::ingest::Formats(vec![std::sync::Arc::new(scorecard::slo::SloFormat)]),
             allow_remote_substitutions: self.allow_remote_substitutions,
             remote_timeout: Duration::from_secs(self.remote_timeout_secs),
             max_file_bytes: self.max_file_bytes,

@@ -424,6 +424,23 @@ pub fn is_slo_document(doc: &Node) -> bool {
     format_of(doc).is_some()
 }
 
+/// OpenSLO and Sloth files found in catalog locations: checked by ingestion like descriptors.
+pub struct SloFormat;
+
+impl catalog::ingest::ForeignFormat for SloFormat {
+    fn name(&self) -> &'static str {
+        "openslo"
+    }
+
+    fn claims(&self, doc: &Node) -> bool {
+        is_slo_document(doc)
+    }
+
+    fn check(&self, docs: &[Node]) -> Vec<catalog::descriptor::Problem> {
+        read_slo_documents(docs).problems
+    }
+}
+
 /// Reads the SLO documents among one file's documents (others, such as catalog descriptors, are skipped).
 pub fn read_slo_documents(docs: &[Node]) -> SloFile {
     let mut file = SloFile::default();

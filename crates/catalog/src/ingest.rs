@@ -166,8 +166,8 @@ struct Reached {
     path: PathBuf,
     key: String,
     root: usize,
+    /// The file's bytes, kept only when it changed (the second pass parses them).
     bytes: Option<Vec<u8>>,
-    hash: String,
     unchanged: bool,
     /// Whether the database knew this file before this run (a new file has no entities to compare with).
     known: bool,
@@ -423,7 +423,6 @@ fn discover(roots: &[Root], stored: &HashMap<String, sources::SourceRow>, option
             key,
             root,
             bytes: None,
-            hash: String::new(),
             unchanged: false,
             read_problem: None,
         };
@@ -434,9 +433,9 @@ fn discover(roots: &[Root], stored: &HashMap<String, sources::SourceRow>, option
                 let deps: Vec<PathBuf> = previous
                     .and_then(|s| serde_json::from_str::<Vec<PathBuf>>(&s.dependencies).ok())
                     .unwrap_or_default();
-                file.hash = content_hash(&bytes, &deps);
+                let hash = content_hash(&bytes, &deps);
                 let targets: Vec<LocationTarget> = match previous {
-                    Some(s) if s.content_hash == file.hash && s.error_count == 0 => {
+                    Some(s) if s.content_hash == hash && s.error_count == 0 => {
                         file.unchanged = true;
                         serde_json::from_str::<Vec<StoredTarget>>(&s.targets)
                             .unwrap_or_default()
@@ -460,7 +459,9 @@ fn discover(roots: &[Root], stored: &HashMap<String, sources::SourceRow>, option
                 if problems.iter().any(Problem::is_error) {
                     file.unchanged = false;
                 }
-                file.bytes = Some(bytes);
+                if !file.unchanged {
+                    file.bytes = Some(bytes);
+                }
             }
         }
         reached.push(file);

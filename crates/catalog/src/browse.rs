@@ -334,7 +334,6 @@ pub struct EntityDetail {
     pub owner: Option<OwnerLabel>,
     pub source_path: Option<String>,
     pub problems: Vec<Problem>,
-    pub graph: Layout,
 }
 
 pub const GRAPH_MAX_NODES: usize = 24;
@@ -345,6 +344,23 @@ impl EntityDetail {
         let relations =
             self.relations.iter().flat_map(|g| g.entities.iter()).map(|r| (r.relation.as_str(), r.target_ref.as_str()));
         backstage_shape(self.body.clone(), &self.row.etag, relations)
+    }
+
+    /// The neighbourhood graph drawn on the entity's page (only the page needs it).
+    pub fn graph(&self) -> Layout {
+        let neighbours: Vec<Neighbour> = self
+            .relations
+            .iter()
+            .flat_map(|g| g.entities.iter())
+            .map(|r| Neighbour {
+                entity_ref: r.target_ref.clone(),
+                label: r.display_name.clone(),
+                kind: r.kind.clone(),
+                relation: r.relation.clone(),
+                resolved: r.path.is_some(),
+            })
+            .collect();
+        graph::layout(&self.row.entity_ref, &self.row.display_name, &self.row.kind, &neighbours, GRAPH_MAX_NODES)
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {
@@ -471,18 +487,6 @@ pub fn entity_detail(
         .into_iter()
         .filter(|p| p.entity_ref.as_ref().is_none_or(|r| r == &entity_ref))
         .collect();
-    let neighbours: Vec<Neighbour> = grouped
-        .values()
-        .flatten()
-        .map(|r| Neighbour {
-            entity_ref: r.target_ref.clone(),
-            label: r.display_name.clone(),
-            kind: r.kind.clone(),
-            relation: r.relation.clone(),
-            resolved: r.path.is_some(),
-        })
-        .collect();
-    let graph = graph::layout(&entity_ref, &row.display_name, &row.kind, &neighbours, GRAPH_MAX_NODES);
     let relations = grouped.into_iter().map(|(relation, entities)| RelationGroup { relation, entities }).collect();
     Ok(Some(EntityDetail {
         source_path: source.map(|s| s.path),
@@ -493,7 +497,6 @@ pub fn entity_detail(
         unresolved,
         owner,
         problems,
-        graph,
     }))
 }
 

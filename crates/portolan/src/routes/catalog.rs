@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, get, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use catalog::browse::{self, EntityDetail, FacetGroup, ListItem, ListQuery, RelatedEntity};
+use catalog::graph::Layout;
 
 use super::blocking;
 use crate::AppState;
@@ -119,6 +120,7 @@ pub struct EntityPage {
     pub annotations: Vec<(String, String)>,
     pub labels: Vec<(String, String)>,
     pub sections: Vec<RelationSection>,
+    pub graph: Layout,
     pub service: Option<ServiceCards>,
     pub kind_lower: String,
     pub system: Option<RelatedEntity>,
@@ -167,6 +169,7 @@ pub async fn entity(
             annotations: string_pairs(meta.and_then(|m| m.get("annotations"))),
             labels: string_pairs(meta.and_then(|m| m.get("labels"))),
             sections,
+            graph: d.graph(),
             service,
             kind_lower: d.row.kind.to_lowercase(),
             system,

@@ -93,6 +93,8 @@ pub struct Report {
     pub files: usize,
     pub files_unchanged: usize,
     pub problems: Vec<FileProblem>,
+    /// Files whose documents of a foreign format were written, dropped or removed with their file.
+    pub foreign_changed: usize,
     pub elapsed: Duration,
 }
 
@@ -102,7 +104,7 @@ impl Report {
     }
 
     pub fn changed(&self) -> bool {
-        self.added + self.updated + self.removed > 0
+        self.added + self.updated + self.removed + self.foreign_changed > 0
     }
 }
 
@@ -183,6 +185,10 @@ pub struct ParsedFile {
     pub problems: Vec<Problem>,
     pub dependencies: Vec<PathBuf>,
     pub targets: Vec<LocationTarget>,
+    /// Whether the file's YAML could be read; a file that cannot keeps what it held before.
+    pub readable: bool,
+    /// The foreign formats that claimed documents of the file, by name.
+    pub foreign: Vec<&'static str>,
 }
 
 impl ParsedFile {
@@ -215,6 +221,7 @@ pub fn read_file(path: &Path, text: &str, boundary: &Path, options: &IngestOptio
         dependencies: Vec::new(),
     };
     let mut seen = HashSet::new();
+    parsed.readable = true;
     let mut claimed: Vec<Vec<yaml::Node>> = vec![Vec::new(); options.formats.0.len()];
     for doc in &documents {
         if let Some(i) = options.formats.0.iter().position(|format| format.claims(doc)) {
@@ -240,6 +247,7 @@ pub fn read_file(path: &Path, text: &str, boundary: &Path, options: &IngestOptio
     for (format, docs) in options.formats.0.iter().zip(claimed) {
         if !docs.is_empty() {
             parsed.problems.extend(format.check(&docs));
+            parsed.foreign.push(format.name());
         }
     }
     parsed.problems.sort_by_key(|p| (p.line, p.col));
@@ -566,6 +574,7 @@ pub fn ingest(
     let unchanged_ids: Vec<i64> =
         reached.iter().filter(|f| f.unchanged).filter_map(|f| stored.get(&f.key)).map(|s| s.id).collect();
     report.files_unchanged = unchanged_ids.len();
+    report.foreign_changed += vanished.len();
     store.transaction::<_, IngestError>(|conn| {
         report.removed += usize::try_from(entity_rows::count_by_source(conn, &vanished)?).unwrap_or(0);
         sources::delete(conn, &vanished)?;
@@ -741,6 +750,9 @@ fn write_batch(
     }
     entity_rows::insert_many(conn, &inserts, now)?;
     report.added += inserts.len();
+    for (p, source_id) in prepared.iter().zip(&source_ids) {
+        report.foreign_changed += keep_foreign_documents(conn, p, *source_id)?;
+    }
     report.removed += entity_rows::delete(conn, &gone)?;
     for i in conflicted {
         let p = &prepared[i];
@@ -756,6 +768,20 @@ fn write_batch(
         }
     }
     Ok(())
+}
+
+/// Keeps the text of a readable file for each foreign format that claimed documents of it, so that its owner can
+/// read them again; a file that cannot be read keeps what it had. Returns 1 when anything was written or dropped.
+fn keep_foreign_documents(conn: &mut DbConnection, p: &Prepared<'_>, source_id: i64) -> Result<usize, IngestError> {
+    if !p.parsed.readable {
+        return Ok(0);
+    }
+    let text = p.file.bytes.as_deref().and_then(|bytes| as_text(bytes).ok()).unwrap_or_default();
+    for format in &p.parsed.foreign {
+        sources::save_document(conn, source_id, format, text)?;
+    }
+    let dropped = sources::drop_documents(conn, source_id, &p.parsed.foreign)?;
+    Ok(usize::from(!p.parsed.foreign.is_empty() || dropped > 0))
 }
 
 /// The same checks as [`ingest`], writing nothing: for a service repository's own CI.

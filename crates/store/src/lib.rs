@@ -6,10 +6,13 @@
 pub mod entities;
 pub mod leases;
 pub mod schema;
+pub mod sli;
+pub mod slos;
 pub mod sources;
 pub mod stats;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
+pub mod tokens;
 
 use std::time::Duration;
 

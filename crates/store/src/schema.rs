@@ -71,7 +71,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    source_documents (source_id, format) {
+        source_id -> BigInt,
+        format -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    slos (id) {
+        id -> BigInt,
+        namespace -> Text,
+        name -> Text,
+        service -> Text,
+        display_name -> Text,
+        description -> Text,
+        path -> Text,
+        line -> Integer,
+        col -> Integer,
+        source_kind -> Text,
+        definition -> Text,
+        problems -> Text,
+        data_until -> Nullable<Timestamp>,
+        stale_since -> Nullable<Timestamp>,
+        stale_reason -> Nullable<Text>,
+        status -> Nullable<Text>,
+        evaluated_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sli_blocks (slo_id, resolution, start) {
+        slo_id -> BigInt,
+        resolution -> Text,
+        start -> Timestamp,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        name -> Text,
+        team -> Nullable<Text>,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(entities -> sources (source_id));
+diesel::joinable!(source_documents -> sources (source_id));
+diesel::joinable!(sli_blocks -> slos (slo_id));
 diesel::joinable!(entity_tags -> entities (entity_id));
 diesel::joinable!(relations -> entities (originating_entity_id));
-diesel::allow_tables_to_appear_in_same_query!(sources, entities, entity_tags, relations, leases, catalog_stats);
+diesel::allow_tables_to_appear_in_same_query!(
+    sources,
+    entities,
+    entity_tags,
+    relations,
+    leases,
+    catalog_stats,
+    source_documents,
+    slos,
+    sli_blocks,
+    api_tokens
+);

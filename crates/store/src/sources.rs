@@ -92,3 +92,32 @@ pub fn delete(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<usize> {
 pub fn error_total(conn: &mut DbConnection) -> QueryResult<i64> {
     sources::table.select(diesel::dsl::sum(sources::error_count)).first::<Option<i64>>(conn).map(|sum| sum.unwrap_or(0))
 }
+
+/// Keeps the text of a file for a format another crate reads (its documents are re-read from it).
+pub fn save_document(conn: &mut DbConnection, source_id: i64, format: &str, body: &str) -> QueryResult<()> {
+    use crate::schema::source_documents as docs;
+    with_backend!(conn, |c| diesel::insert_into(docs::table)
+        .values((docs::source_id.eq(source_id), docs::format.eq(format), docs::body.eq(body)))
+        .on_conflict((docs::source_id, docs::format))
+        .do_update()
+        .set(docs::body.eq(body))
+        .execute(c))
+    .map(drop)
+}
+
+/// Forgets the kept text of the given sources for formats other than `keep` (their files no longer hold them).
+pub fn drop_documents(conn: &mut DbConnection, source_id: i64, keep: &[&str]) -> QueryResult<usize> {
+    use crate::schema::source_documents as docs;
+    diesel::delete(docs::table.filter(docs::source_id.eq(source_id).and(docs::format.ne_all(keep)))).execute(conn)
+}
+
+/// `(path, error_count, body)` of every kept file of one format, by path.
+pub fn documents(conn: &mut DbConnection, format: &str) -> QueryResult<Vec<(String, i32, String)>> {
+    use crate::schema::source_documents as docs;
+    docs::table
+        .inner_join(sources::table)
+        .filter(docs::format.eq(format))
+        .order(sources::path)
+        .select((sources::path, sources::error_count, docs::body))
+        .load(conn)
+}

@@ -1,10 +1,10 @@
 //! Multiwindow, multi-burn-rate alerts (SRE Workbook, chapter 5, "Alerting on SLOs", approach 6).
 
 use chrono::Duration;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Who an alert goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Wake someone up.
@@ -17,13 +17,15 @@ pub enum Severity {
 ///
 /// The long window says the budget is really being spent; the short one that it still is, so the alert
 /// resets soon after the problem stops.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertRule {
     /// Who is told.
     pub severity: Severity,
     /// The long window, e.g. 1 h.
+    #[serde(with = "crate::seconds")]
     pub long_window: Duration,
     /// The short window, e.g. 5 min.
+    #[serde(with = "crate::seconds")]
     pub short_window: Duration,
     /// The burn rate both windows must exceed.
     pub threshold: f64,
@@ -37,7 +39,7 @@ impl AlertRule {
 }
 
 /// The alert rules of an SLO.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertPolicy {
     /// The rules, evaluated independently.
     pub rules: Vec<AlertRule>,

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::alerts::AlertPolicy;
 
@@ -41,7 +41,8 @@ impl fmt::Display for SloError {
 impl std::error::Error for SloError {}
 
 /// The target of an SLO: the fraction `T` of good events (or good time) it promises, `0 < T < 1`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ObjectiveFields")]
 pub struct Objective {
     target: f64,
 }
@@ -63,8 +64,23 @@ impl Objective {
     }
 }
 
+/// An objective as stored, checked again when read.
+#[derive(Deserialize)]
+struct ObjectiveFields {
+    target: f64,
+}
+
+impl TryFrom<ObjectiveFields> for Objective {
+    type Error = SloError;
+
+    fn try_from(fields: ObjectiveFields) -> Result<Self, SloError> {
+        Objective::new(fields.target)
+    }
+}
+
 /// How good and bad are counted against the budget.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
 pub enum BudgetingMethod {
     /// Every event counts: the SLI is good events / all events over the window.
     Occurrences,
@@ -80,6 +96,7 @@ pub enum BudgetingMethod {
     /// from `(1 − SLI) / B` whenever slices lack data.
     Timeslices {
         /// The slice length: a whole number of minutes that divides an hour.
+        #[serde(with = "crate::seconds")]
         slice: Duration,
         /// The ratio a slice needs to be good, `0 < slice_target ≤ 1`.
         slice_target: f64,
@@ -88,12 +105,14 @@ pub enum BudgetingMethod {
     /// with data (at least one event), `consumed = (1 − SLI) / B`.
     RatioTimeslices {
         /// The slice length: a whole number of minutes that divides an hour.
+        #[serde(with = "crate::seconds")]
         slice: Duration,
     },
 }
 
 /// The length of a calendar window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CalendarLength {
     /// One day (24 hours in UTC).
     Day,
@@ -108,10 +127,11 @@ pub enum CalendarLength {
 }
 
 /// The compliance window an SLO is evaluated over.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Window {
     /// The last `length` before the evaluation instant: the half-open range `[at − length, at)`.
-    Rolling(Duration),
+    Rolling(#[serde(with = "crate::seconds")] Duration),
     /// Consecutive calendar periods of `length` counted from `start` (see [`calendar_bounds`]).
     ///
     /// [`calendar_bounds`]: super::calendar_bounds
@@ -156,7 +176,7 @@ impl Bucket {
 }
 
 /// One SLO: what it promises, over which window, how it is counted and when it alerts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SloSpec {
     /// The target.
     pub objective: Objective,

@@ -138,7 +138,8 @@ pub struct SloDefinition {
 }
 
 /// How an SLO's events are measured.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Indicator {
     /// Good events over all events (OpenSLO `ratioMetric` with `good` and `total`).
     Ratio {
@@ -174,7 +175,8 @@ pub enum Indicator {
 }
 
 /// What a precomputed ratio counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RawType {
     /// Good events over all events (`rawType: success`).
     Success,
@@ -183,7 +185,8 @@ pub enum RawType {
 }
 
 /// A comparison of a threshold metric's value with the objective's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Operator {
     /// `lt`: less than.
     Lt,
@@ -209,7 +212,7 @@ impl Operator {
 }
 
 /// One query and the system it is sent to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetricQuery {
     /// Where the data comes from.
     pub source: Source,
@@ -219,7 +222,8 @@ pub struct MetricQuery {
 }
 
 /// The system an SLI's data comes from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Events are pushed to Portolan; nothing is queried.
     Push,

@@ -48,7 +48,9 @@ fn assert_target(slo: &SloDefinition, expected: f64) {
 
 /// Sloth's SLOs: a rolling 30 days, events counted, bad and total PromQL queries with `{{.window}}` kept.
 fn assert_sloth(slo: &SloDefinition, service: &str, name: &str, target: f64) -> (String, String) {
-    assert_eq!((slo.service.as_str(), slo.name.as_str()), (service, name));
+    // Sloth's SLO names are unique within their service; Portolan prefixes the service, as Sloth's rules do.
+    assert_eq!((slo.service.as_str(), slo.name.as_str()), (service, format!("{service}-{name}").as_str()));
+    assert_eq!(slo.display_name, name);
     assert_target(slo, target);
     assert_eq!(slo.spec.window, Window::Rolling(Duration::days(30)));
     assert_eq!(slo.spec.method, BudgetingMethod::Occurrences);

@@ -28,7 +28,7 @@ pub struct Resolved {
 /// References are looked up in all the files: an SLO's `indicatorRef` names an SLI, a metric source's
 /// `metricSourceRef` a DataSource, an `alertPolicyRef` an AlertPolicy and a `conditionRef` an AlertCondition.
 /// A name that is not found is an error where the reference is written; a reference to a document that has
-/// errors of its own is an error too. An object defined twice (an SLO: same service and name) is an error at
+/// errors of its own is an error too. An object defined twice (same kind and name) is an error at
 /// the second definition, which is left out. An SLO with any error is left out.
 pub fn resolve(files: &[(String, SloFile)]) -> Resolved {
     let mut problems: Vec<(usize, Problem)> = files
@@ -59,18 +59,18 @@ pub fn resolve(files: &[(String, SloFile)]) -> Resolved {
     }
 
     let mut slos = Vec::new();
-    let mut first_of: HashMap<(&str, &str), (usize, Pos)> = HashMap::new();
+    let mut first_of: HashMap<&str, (usize, Pos)> = HashMap::new();
     for (file, (_, parsed)) in files.iter().enumerate() {
         for draft in &parsed.slos {
-            if let Some(&(first_file, first_pos)) = first_of.get(&(draft.service.as_str(), draft.name.as_str())) {
+            if let Some(&(first_file, first_pos)) = first_of.get(draft.name.as_str()) {
                 let message = format!(
-                    "SLO `{}` of service `{}` is defined twice; the first definition is at {}:{first_pos}",
-                    draft.name, draft.service, files[first_file].0
+                    "SLO `{}` is defined twice; the first definition is at {}:{first_pos}",
+                    draft.name, files[first_file].0
                 );
                 context.problems.push((file, Problem::error(draft.pos, message)));
                 continue;
             }
-            first_of.insert((&draft.service, &draft.name), (file, draft.pos));
+            first_of.insert(&draft.name, (file, draft.pos));
             if let Some(slo) = context.slo(file, draft) {
                 slos.push(slo);
             }

@@ -152,8 +152,9 @@ fn slo(r: &mut Reader, node: &Node, path: &str, service: &str, keys: &Keys) -> O
     let queries = r.required_mapping(node, path, "sli").and_then(|sli| indicator(r, sli, &join(path, "sli"), keys));
     let alerting = alerting(r, node, path, keys);
     let window = default_window();
+    // Sloth names an SLO within its service, as `<service>-<name>` in the rules it writes; so does Portolan.
     Some(SloDraft {
-        name: name?.to_owned(),
+        name: format!("{service}-{}", name?),
         display_name: name?.to_owned(),
         description: description.to_owned(),
         service: service.to_owned(),

@@ -577,12 +577,11 @@ fn duplicate_names_are_errors_on_the_second_definition() {
     assert_eq!(resolved.slos[0].path, "a.yaml");
     assert_eq!(
         problems(&resolved),
-        ["b.yaml:4:9: SLO `checkout-latency` of service `checkout` is defined twice; the first definition is at \
-         a.yaml:4:9"]
+        ["b.yaml:4:9: SLO `checkout-latency` is defined twice; the first definition is at a.yaml:4:9"]
     );
-    // The same name in another service is another SLO.
+    // Names are unique across services too: the API addresses an SLO by its name.
     let other_service = INLINE.replace("service: checkout", "service: payments");
-    assert_eq!(resolve_texts(&[("a.yaml", INLINE), ("b.yaml", &other_service)]).slos.len(), 2);
+    assert_eq!(resolve_texts(&[("a.yaml", INLINE), ("b.yaml", &other_service)]).slos.len(), 1);
 
     let both = format!("{SLI}---\n{SLI}");
     let resolved = resolve_texts(&[("slo.yaml", SLO_WITH_REFS), ("sli.yaml", &both), ("sources.yaml", SOURCES)]);
@@ -696,7 +695,10 @@ spec:
 #[test]
 fn sloth_events_and_disabled_alerts() {
     let slo = only_slo(SLOTH);
-    assert_eq!((slo.name.as_str(), slo.service.as_str(), slo.pos), ("availability", "checkout", Pos::new(4, 11)));
+    assert_eq!(
+        (slo.name.as_str(), slo.service.as_str(), slo.pos),
+        ("checkout-availability", "checkout", Pos::new(4, 11))
+    );
     assert!((slo.spec.objective.target() - 0.999).abs() < 1e-12);
     assert_eq!(slo.spec.window, Window::Rolling(Duration::days(30)));
     let severities: Vec<Severity> = slo.spec.alerting.rules.iter().map(|rule| rule.severity).collect();
@@ -738,7 +740,7 @@ fn sloth_slos_stand_alone_but_not_without_their_group() {
     let resolved = resolve_texts(&[("slo.yaml", &two)]);
     assert_eq!(problems(&resolved), ["slo.yaml:5:16: slos[0].objective 0 must be between 0 and 100 (exclusive)"]);
     let names: Vec<&str> = resolved.slos.iter().map(|slo| slo.name.as_str()).collect();
-    assert_eq!(names, ["availability"]);
+    assert_eq!(names, ["checkout-availability"]);
     let empty_service = SLOTH.replace("service: \"checkout\"", "service: \"\"");
     let resolved = resolve_texts(&[("slo.yaml", &empty_service)]);
     assert_eq!(problems(&resolved), ["slo.yaml:2:10: service must not be empty"]);

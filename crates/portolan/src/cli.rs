@@ -1,4 +1,4 @@
-//! The one-shot commands: ingest, validate, migrate.
+//! The one-shot commands: ingest, validate, migrate, token.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +65,13 @@ pub fn ingest(settings: &Settings, paths: &[PathBuf]) -> anyhow::Result<ExitCode
     let store = Store::open(&settings.database_url, &settings.pool_options())?;
     let report = ingest::ingest(&store, paths, &settings.ingest_options(), &TerminalProgress::new())?;
     print_problems(&report);
+    let slos = crate::slo_jobs::after_ingest(&store, chrono::Utc::now())?;
+    // Problems of single files are in the report already; print those only the whole set shows.
+    let mut slo_errors = 0;
+    for problem in slos.problems.iter().filter(|p| !report.problems.contains(p)) {
+        slo_errors += usize::from(problem.problem.is_error());
+        println!("{problem}");
+    }
     println!(
         "{} added, {} updated, {} unchanged, {} removed; {} files ({} unchanged), {} errors, in {:.2}s",
         report.added,
@@ -76,7 +83,11 @@ pub fn ingest(settings: &Settings, paths: &[PathBuf]) -> anyhow::Result<ExitCode
         report.error_count(),
         report.elapsed.as_secs_f64()
     );
-    Ok(if report.error_count() > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    println!(
+        "SLOs: {} defined ({} added, {} updated, {} removed, {} kept from before their file broke)",
+        slos.slos, slos.added, slos.updated, slos.removed, slos.kept
+    );
+    Ok(if report.error_count() + slo_errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 pub fn validate(settings: &Settings, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
@@ -96,4 +107,53 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
         println!("applied {name}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+pub fn token_create(
+    settings: &Settings,
+    name: &str,
+    team: Option<&str>,
+    expires_in_days: Option<u32>,
+) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&settings.database_url, &settings.pool_options())?;
+    let valid_for = expires_in_days.map(|days| chrono::Duration::days(i64::from(days)));
+    let mut conn = store.conn()?;
+    let created = crate::tokens::create(&mut conn, name, team, valid_for, store::now())?;
+    eprintln!("token `{}` created; it is shown this once, keep it secret:", created.row.name);
+    println!("{}", created.secret);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn token_list(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&settings.database_url, &settings.pool_options())?;
+    let never = "never".to_owned();
+    let mut conn = store.conn()?;
+    for token in store::tokens::all(&mut conn)? {
+        let state = match (token.revoked_at, token.expires_at) {
+            (Some(at), _) => format!("revoked {at}"),
+            (None, Some(at)) if at <= store::now() => format!("expired {at}"),
+            (None, Some(at)) => format!("expires {at}"),
+            (None, None) => "does not expire".to_owned(),
+        };
+        println!(
+            "{}\tteam {}\tcreated {}\tlast used {}\t{state}",
+            token.name,
+            token.team.as_deref().unwrap_or("-"),
+            token.created_at,
+            token.last_used_at.map_or_else(|| never.clone(), |at| at.to_string()),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn token_revoke(settings: &Settings, name: &str) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&settings.database_url, &settings.pool_options())?;
+    let mut conn = store.conn()?;
+    if store::tokens::revoke(&mut conn, name, store::now())? {
+        println!("token `{name}` revoked");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("error: no token named `{name}` that is not revoked already");
+        Ok(ExitCode::FAILURE)
+    }
 }

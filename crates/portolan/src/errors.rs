@@ -19,6 +19,15 @@ pub struct AppError {
 }
 
 impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, details: Value) -> AppError {
+        AppError { status, code, message: message.into(), details, api: false }
+    }
+
+    /// No credentials, or ones that are not valid: answered with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", message, Value::Null)
+    }
+
     pub fn not_found(what: impl Into<String>) -> AppError {
         AppError {
             status: StatusCode::NOT_FOUND,
@@ -110,7 +119,11 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         if self.api {
-            return HttpResponse::build(self.status).json(json!({
+            let mut response = HttpResponse::build(self.status);
+            if self.status == StatusCode::UNAUTHORIZED {
+                response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer realm=\"portolan\""));
+            }
+            return response.json(json!({
                 "error": { "code": self.code, "message": self.message, "details": self.details }
             }));
         }

@@ -7,7 +7,9 @@ pub mod metrics;
 pub mod refresh;
 pub mod routes;
 pub mod settings;
+pub mod slo_jobs;
 pub mod telemetry;
+pub mod tokens;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -82,8 +84,10 @@ impl Application {
     /// Serves until stopped, refreshing the catalog in the background.
     pub async fn run(self) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh::run(self.state.clone()));
+        let slo_upkeep = tokio::spawn(slo_jobs::run(self.state.clone(), refresh::holder()));
         let result = self.server.await;
         refresher.abort();
+        slo_upkeep.abort();
         result
     }
 }

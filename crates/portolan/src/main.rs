@@ -41,6 +41,31 @@ enum Command {
     },
     /// Applies pending database migrations.
     Migrate,
+    /// API tokens for machines (CI pushing SLI events, registering services).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Creates a token and prints its secret, once.
+    Create {
+        /// A name to recognise it by (letters, digits, `-`, `_`, `.`).
+        #[arg(long)]
+        name: String,
+        /// The team it acts for.
+        #[arg(long)]
+        team: Option<String>,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// Lists tokens (never their secrets).
+    List,
+    /// Revokes a token by name.
+    Revoke { name: String },
 }
 
 fn main() -> ExitCode {
@@ -64,6 +89,11 @@ fn main() -> ExitCode {
         Command::Ingest { paths } => portolan::cli::ingest(&settings, &paths),
         Command::Validate { paths } => portolan::cli::validate(&settings, &paths),
         Command::Migrate => portolan::cli::migrate(&settings),
+        Command::Token { command: TokenCommand::Create { name, team, expires_in_days } } => {
+            portolan::cli::token_create(&settings, &name, team.as_deref(), expires_in_days)
+        }
+        Command::Token { command: TokenCommand::List } => portolan::cli::token_list(&settings),
+        Command::Token { command: TokenCommand::Revoke { name } } => portolan::cli::token_revoke(&settings, &name),
     };
     match result {
         Ok(code) => code,

@@ -13,7 +13,7 @@ pub const LEASE: &str = "catalog-refresh";
 const LEASE_TTL: Duration = Duration::from_secs(600);
 
 /// Who this process is, for leases.
-fn holder() -> String {
+pub(crate) fn holder() -> String {
     format!("{}-{}", std::process::id(), rand::random::<u32>())
 }
 
@@ -59,6 +59,16 @@ pub fn refresh_once(state: &AppState, me: &str, requested: bool) -> anyhow::Resu
         }
     }
     let result = ingest::ingest(&state.store, &state.locations, &state.settings.ingest_options(), &NoProgress);
+    if let Ok(report) = &result
+        && report.changed()
+    {
+        let slos = crate::slo_jobs::after_ingest(&state.store, chrono::Utc::now())?;
+        for problem in slos.problems.iter().filter(|p| p.problem.is_error() && !report.problems.contains(p)) {
+            tracing::warn!(problem = %problem, "SLO definition refused");
+        }
+        tracing::info!(slos = slos.slos, added = slos.added, updated = slos.updated, removed = slos.removed, "SLOs reconciled");
+        crate::demo::after_ingest(&state.settings, &state.store, chrono::Utc::now());
+    }
     // Others skip until the next refresh is due; a little slack lets this process's own timer win the next round.
     let interval = Duration::from_secs(state.settings.refresh_interval_secs.max(1));
     let idle_until = store::now() + chrono::Duration::from_std(interval.mul_f64(0.9))?;

@@ -184,13 +184,42 @@ impl Store {
     }
 
     /// Runs `work` in one transaction on a pooled connection.
+    ///
+    /// On SQLite the transaction takes the write lock as it begins (`BEGIN IMMEDIATE`): a deferred transaction that
+    /// reads, then writes after another connection has written, fails at once with "database is locked" instead of
+    /// waiting its turn.
     pub fn transaction<T, E>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        type Sqlite = diesel::SqliteConnection;
         let mut pooled = self.conn()?;
         let conn: &mut DbConnection = &mut pooled;
-        conn.transaction(work)
+        if !matches!(conn, DbConnection::Sqlite(_)) {
+            return conn.transaction(work);
+        }
+        match conn {
+            DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+            DbConnection::Postgresql(_) => return Err(diesel::result::Error::BrokenTransactionManager.into()),
+        }
+        let result = work(conn);
+        let DbConnection::Sqlite(c) = conn else {
+            return Err(diesel::result::Error::BrokenTransactionManager.into());
+        };
+        match result {
+            Ok(value) => match <AnsiTransactionManager as TransactionManager<Sqlite>>::commit_transaction(c) {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    let _ = <AnsiTransactionManager as TransactionManager<Sqlite>>::rollback_transaction(c);
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                <AnsiTransactionManager as TransactionManager<Sqlite>>::rollback_transaction(c)?;
+                Err(e)
+            }
+        }
     }
 }
 

@@ -52,3 +52,6 @@ CREATE TABLE api_tokens (
     last_used_at TIMESTAMP,
     revoked_at TIMESTAMP
 );
+
+-- Files read before this migration never kept their SLO documents: read every file once more.
+UPDATE sources SET content_hash = '';

@@ -3,6 +3,7 @@
 mod api;
 mod catalog;
 mod ops;
+mod sli_events;
 mod teams;
 
 use actix_web::web;
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(api::list_entities)
                 .service(api::get_entity)
                 .service(api::refresh)
+                .service(sli_events::resource())
                 .default_service(web::to(api::not_found)),
         )
         .default_service(web::to(ops::not_found));

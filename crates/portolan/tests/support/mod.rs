@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use catalog::ingest::{IngestOptions, NoProgress, ingest};
+use catalog::ingest::{NoProgress, ingest};
 use portolan::Application;
 use portolan::settings::Settings;
 use store::test_support::TestDb;
@@ -21,13 +21,7 @@ impl TestApp {
     pub async fn spawn(db: TestDb) -> TestApp {
         let files = tempfile::tempdir().expect("tmp");
         let demo_root = portolan::demo::extract_to(files.path()).expect("demo files");
-        let store = db.store.clone();
-        let root = demo_root.clone();
-        let report =
-            tokio::task::spawn_blocking(move || ingest(&store, &[root], &IngestOptions::default(), &NoProgress))
-                .await
-                .expect("join")
-                .expect("ingest");
+        let report = ingest_folder(&db, &demo_root).await;
         assert_eq!(report.error_count(), 0, "the demo organisation ingests cleanly: {:?}", report.problems);
         let settings = Settings {
             bind: "127.0.0.1:0".to_owned(),
@@ -58,6 +52,19 @@ impl TestApp {
         let status = response.status().as_u16();
         (status, response.json().await.expect("json body"))
     }
+}
+
+/// Ingests a folder as `serve` does: descriptors and SLO files, then the SLOs reconciled.
+pub async fn ingest_folder(db: &TestDb, root: &std::path::Path) -> catalog::ingest::Report {
+    let (store, root) = (db.store.clone(), root.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        let report = ingest(&store, &[root], &Settings::default().ingest_options(), &NoProgress).expect("ingest");
+        let slos = portolan::slo_jobs::after_ingest(&store, chrono::Utc::now()).expect("SLOs reconciled");
+        assert!(slos.problems.iter().all(|p| !p.problem.is_error()), "SLO problems: {:?}", slos.problems);
+        report
+    })
+    .await
+    .expect("join")
 }
 
 pub fn select<'a>(doc: &'a scraper::Html, css: &str) -> Vec<scraper::ElementRef<'a>> {

@@ -68,6 +68,8 @@ pub enum SliError {
     #[error(transparent)]
     Query(#[from] store::QueryError),
     #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
     Corrupt(#[from] CorruptBlock),
     #[error("the stored definition of SLO `{slo}` cannot be read: {reason}")]
     Definition { slo: String, reason: String },

@@ -31,6 +31,12 @@ pub trait ForeignFormat: Send + Sync {
     fn claims(&self, doc: &yaml::Node) -> bool;
     /// Checks one file's documents of this format.
     fn check(&self, docs: &[yaml::Node]) -> Vec<Problem>;
+    /// Checks the documents of every file together (each file given by its shown path), for what no single file
+    /// shows: a reference to another file, a name defined twice, a service missing from `entities` (the references
+    /// of every entity read). Problems [`check`](Self::check) found may be given again; callers drop repeats.
+    fn check_together(&self, _files: &[(String, Vec<yaml::Node>)], _entities: &HashSet<String>) -> Vec<FileProblem> {
+        Vec::new()
+    }
 }
 
 /// The foreign formats ingestion knows, in the order they are asked.
@@ -187,8 +193,8 @@ pub struct ParsedFile {
     pub targets: Vec<LocationTarget>,
     /// Whether the file's YAML could be read; a file that cannot keeps what it held before.
     pub readable: bool,
-    /// The foreign formats that claimed documents of the file, by name.
-    pub foreign: Vec<&'static str>,
+    /// The documents foreign formats claimed, by format name.
+    pub foreign: Vec<(&'static str, Vec<yaml::Node>)>,
 }
 
 impl ParsedFile {
@@ -247,7 +253,7 @@ pub fn read_file(path: &Path, text: &str, boundary: &Path, options: &IngestOptio
     for (format, docs) in options.formats.0.iter().zip(claimed) {
         if !docs.is_empty() {
             parsed.problems.extend(format.check(&docs));
-            parsed.foreign.push(format.name());
+            parsed.foreign.push((format.name(), docs));
         }
     }
     parsed.problems.sort_by_key(|p| (p.line, p.col));
@@ -777,10 +783,11 @@ fn keep_foreign_documents(conn: &mut DbConnection, p: &Prepared<'_>, source_id: 
         return Ok(0);
     }
     let text = p.file.bytes.as_deref().and_then(|bytes| as_text(bytes).ok()).unwrap_or_default();
-    for format in &p.parsed.foreign {
+    let formats: Vec<&str> = p.parsed.foreign.iter().map(|(format, _)| *format).collect();
+    for format in &formats {
         sources::save_document(conn, source_id, format, text)?;
     }
-    let dropped = sources::drop_documents(conn, source_id, &p.parsed.foreign)?;
+    let dropped = sources::drop_documents(conn, source_id, &formats)?;
     Ok(usize::from(!p.parsed.foreign.is_empty() || dropped > 0))
 }
 
@@ -791,9 +798,13 @@ pub fn validate(paths: &[PathBuf], options: &IngestOptions) -> Result<Report, In
     let reached = discover(&roots, &HashMap::new(), options);
     let mut report = Report { files: reached.len(), ..Report::default() };
     let mut defined: HashMap<String, String> = HashMap::new();
+    let mut foreign: HashMap<&str, Vec<(String, Vec<yaml::Node>)>> = HashMap::new();
     for file in &reached {
         let shown = display(&file.path);
         let mut parsed = parse_reached(file, &roots[file.root], options);
+        for (format, docs) in std::mem::take(&mut parsed.foreign) {
+            foreign.entry(format).or_default().push((shown.clone(), docs));
+        }
         resolve_targets(&file.path, &parsed.targets, &mut parsed.problems);
         for entity in &parsed.entities {
             let key = entity.entity_ref.to_string();
@@ -810,6 +821,16 @@ pub fn validate(paths: &[PathBuf], options: &IngestOptions) -> Result<Report, In
             }
         }
         report.problems.extend(parsed.problems.into_iter().map(|problem| FileProblem { path: shown.clone(), problem }));
+    }
+    let entities: HashSet<String> = defined.into_keys().collect();
+    for format in &options.formats.0 {
+        if let Some(files) = foreign.get(format.name()) {
+            for problem in format.check_together(files, &entities) {
+                if !report.problems.contains(&problem) {
+                    report.problems.push(problem);
+                }
+            }
+        }
     }
     report.elapsed = started.elapsed();
     Ok(report)

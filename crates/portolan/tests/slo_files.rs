@@ -66,13 +66,59 @@ fn without_the_format_the_catalog_refuses_the_file() {
 #[test]
 fn the_sloth_examples_are_checked_cleanly() {
     let sloth = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/openslo/sloth/examples");
-    let files: Vec<PathBuf> = std::fs::read_dir(&sloth)
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&sloth)
         .expect("fixtures")
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with("openslo")))
         .collect();
+    files.sort();
     assert_eq!(files.len(), 5, "{files:?}");
-    let report = validate(&files, &Settings::default().ingest_options()).expect("validate");
-    assert_eq!(report.error_count(), 0, "{:?}", messages(&report));
+    // Each example stands alone: getting-started.yml and multifile.yml both define myservice's
+    // requests-availability, which read together is an SLO defined twice.
+    for file in &files {
+        let report = validate(std::slice::from_ref(file), &Settings::default().ingest_options()).expect("validate");
+        assert_eq!(report.error_count(), 0, "{:?}", messages(&report));
+        // Their services are not in a catalog: a warning per SLO, never an error.
+        assert!(messages(&report).iter().all(|m| m.contains("is not a Component in the catalog")));
+    }
+    let together = validate(&files, &Settings::default().ingest_options()).expect("validate");
+    assert_eq!(
+        together.problems.iter().filter(|p| p.problem.is_error()).map(ToString::to_string).collect::<Vec<_>>(),
+        [format!(
+            "{}/multifile.yml:10:11: SLO `myservice-requests-availability` is defined twice; the first \
+             definition is at {}/getting-started.yml:9:11",
+            display(&sloth),
+            display(&sloth)
+        )]
+    );
+}
+
+fn display(path: &Path) -> String {
+    catalog::ingest::display(&path.canonicalize().expect("fixtures exist"))
+}
+
+#[test]
+fn validate_checks_slo_files_together() {
+    let dir = folder(&slo("0.999"));
+    // The same SLO name in a second file, and an SLO of a service the catalog does not have.
+    std::fs::write(dir.path().join("again.yaml"), slo("0.99")).expect("write");
+    let orphan = slo("0.99").replace("name: checkout-availability", "name: search-availability");
+    std::fs::write(dir.path().join("search.yaml"), orphan.replace("service: checkout", "service: search"))
+        .expect("write");
+    // A reference to an SLI that no file defines.
+    let dangling = slo("0.99").replace("name: checkout-availability", "name: checkout-latency");
+    let dangling = dangling.replace(
+        &dangling[dangling.find("  indicator:").expect("indicator")..dangling.find("  timeWindow:").expect("window")],
+        "  indicatorRef: checkout-durations\n",
+    );
+    std::fs::write(dir.path().join("latency.yaml"), dangling).expect("write");
+
+    let report = validate(&[dir.path().to_path_buf()], &Settings::default().ingest_options()).expect("validate");
+    let msgs = messages(&report);
+    assert_eq!(report.error_count(), 2, "{msgs:?}");
+    let shown = |file: &str, text: &str| msgs.iter().any(|m| m.contains(file) && m.contains(text));
+    assert!(shown("slo.yaml:4:9", "SLO `checkout-availability` is defined twice"), "{msgs:?}");
+    assert!(shown("latency.yaml:7:17", "no SLI named `checkout-durations`"), "{msgs:?}");
+    assert!(shown("search.yaml:4:9", "warning: service `search` is not a Component in the catalog"), "{msgs:?}");
 }

@@ -9,13 +9,15 @@ use store::slos::{self, SloForm};
 use store::{DbConnection, entities, sources};
 
 use super::{SliError, StoredDefinition};
-use crate::slo::{Indicator, SloDefinition, Source, read_slo_documents, resolve};
+use crate::slo::{
+    Indicator, SLO_NAMESPACE, SloDefinition, Source, missing_service, read_slo_documents, resolve, service_ref,
+};
 
 /// The format name under which ingestion keeps files holding SLO documents.
 pub const FORMAT: &str = "openslo";
 
 /// The namespace of every SLO: an SLO belongs to the Component `component:default/<spec.service>`.
-pub const NAMESPACE: &str = "default";
+pub const NAMESPACE: &str = SLO_NAMESPACE;
 
 /// What [`reconcile`] did.
 #[derive(Debug, Default)]
@@ -54,7 +56,7 @@ pub fn reconcile(conn: &mut DbConnection) -> Result<Reconciled, SliError> {
     let broken: HashSet<&str> =
         resolved.problems.iter().filter(|p| p.problem.is_error()).map(|p| p.path.as_str()).collect();
 
-    let services: Vec<String> = resolved.slos.iter().map(|slo| component_ref(&slo.service)).collect();
+    let services: Vec<String> = resolved.slos.iter().map(|slo| service_ref(&slo.service)).collect();
     let known: HashSet<String> = entities::origins(conn, &services)?.into_iter().map(|o| o.entity_ref).collect();
 
     let existing: HashMap<String, slos::SloRow> = slos::all(conn)?
@@ -69,15 +71,8 @@ pub fn reconcile(conn: &mut DbConnection) -> Result<Reconciled, SliError> {
     for slo in &resolved.slos {
         defined.insert(slo.name.as_str());
         let mut problems = Vec::new();
-        if !known.contains(&component_ref(&slo.service)) {
-            problems.push(Problem::warning(
-                slo.pos,
-                format!(
-                    "service `{}` is not a Component in the catalog ({})",
-                    slo.service,
-                    component_ref(&slo.service)
-                ),
-            ));
+        if !known.contains(&service_ref(&slo.service)) {
+            problems.push(missing_service(slo));
         }
         let form = form_of(slo, &problems, now);
         match existing.get(&slo.name) {
@@ -114,10 +109,6 @@ pub fn reconcile(conn: &mut DbConnection) -> Result<Reconciled, SliError> {
     report.slos += report.kept;
     report.problems = resolved.problems;
     Ok(report)
-}
-
-fn component_ref(service: &str) -> String {
-    format!("component:{NAMESPACE}/{service}")
 }
 
 /// Where an SLO's data comes from, as stored: `push`, `prometheus` or `other`.

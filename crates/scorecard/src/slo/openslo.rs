@@ -443,6 +443,39 @@ impl catalog::ingest::ForeignFormat for SloFormat {
     fn check(&self, docs: &[Node]) -> Vec<catalog::descriptor::Problem> {
         read_slo_documents(docs).problems
     }
+
+    fn check_together(
+        &self,
+        files: &[(String, Vec<Node>)],
+        entities: &std::collections::HashSet<String>,
+    ) -> Vec<catalog::ingest::FileProblem> {
+        let read: Vec<(String, SloFile)> =
+            files.iter().map(|(path, docs)| (path.clone(), read_slo_documents(docs))).collect();
+        let resolved = resolve(&read);
+        let mut problems = resolved.problems;
+        for slo in &resolved.slos {
+            if !entities.contains(&service_ref(&slo.service)) {
+                problems.push(catalog::ingest::FileProblem { path: slo.path.clone(), problem: missing_service(slo) });
+            }
+        }
+        problems
+    }
+}
+
+/// The namespace of every SLO and of the Component it belongs to.
+pub const SLO_NAMESPACE: &str = "default";
+
+/// The reference of the Component an SLO of `service` belongs to.
+pub fn service_ref(service: &str) -> String {
+    format!("component:{SLO_NAMESPACE}/{service}")
+}
+
+/// The warning on an SLO whose service is not a Component of the catalog (the SLO is kept).
+pub fn missing_service(slo: &SloDefinition) -> catalog::descriptor::Problem {
+    catalog::descriptor::Problem::warning(
+        slo.pos,
+        format!("service `{}` is not a Component in the catalog ({})", slo.service, service_ref(&slo.service)),
+    )
 }
 
 /// Reads the SLO documents among one file's documents (others, such as catalog descriptors, are skipped).

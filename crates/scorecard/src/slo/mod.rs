@@ -29,7 +29,7 @@ pub use evaluate::{AT_RISK_REMAINING, Evaluation, PolicyState, Status, evaluate}
 pub use model::{Bucket, BudgetingMethod, CalendarLength, Objective, SloError, SloSpec, Window};
 pub use openslo::{
     AlertConditionDefinition, AlertPolicyDefinition, DataSource, Indicator, MetricQuery, Operator, RawType, Resolved,
-    ServiceDefinition, SliDefinition, SloDefinition, SloDraft, SloFile, SloFormat, Source, is_slo_document,
-    read_slo_documents, resolve,
+    SLO_NAMESPACE, ServiceDefinition, SliDefinition, SloDefinition, SloDraft, SloFile, SloFormat, Source,
+    is_slo_document, missing_service, read_slo_documents, resolve, service_ref,
 };
 pub use window::calendar_bounds;

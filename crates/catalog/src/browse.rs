@@ -14,6 +14,8 @@ use crate::graph::{self, Layout, Neighbour};
 use crate::index::CatalogIndex;
 
 pub const DEFAULT_LIMIT: i64 = 25;
+/// The query parameter of the SLO-status filter, on `/catalog` and `GET /api/v1/entities`.
+pub const SLO_STATUS_PARAM: &str = "slo_status";
 pub const MAX_LIMIT: i64 = 500;
 
 /// Which entities a list shows. Values within one dimension are alternatives; dimensions all apply.
@@ -29,6 +31,76 @@ pub struct EntityFilter {
     pub namespaces: Vec<String>,
     /// Lower-case words, each of which must occur somewhere in the search text.
     pub words: Vec<String>,
+    /// The worst SLO status of a Component (only Components have one).
+    pub slo_statuses: Vec<SloStatus>,
+}
+
+/// A Component's SLO status at a glance: the worst status of its SLOs, or [`SloStatus::NoSlos`]. The order is the
+/// severity, worst first, and the order the facet lists them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SloStatus {
+    /// An SLO's budget is spent.
+    Exhausted,
+    /// An SLO burns fast enough to alert, or has less than a quarter of its budget left.
+    AtRisk,
+    /// An SLO's data source fails.
+    Stale,
+    /// An SLO has no events in its window.
+    NoData,
+    /// Every SLO is within budget.
+    Healthy,
+    /// The Component has no SLO.
+    NoSlos,
+}
+
+impl SloStatus {
+    /// Every value, worst first.
+    pub const ALL: [SloStatus; 6] = [
+        SloStatus::Exhausted,
+        SloStatus::AtRisk,
+        SloStatus::Stale,
+        SloStatus::NoData,
+        SloStatus::Healthy,
+        SloStatus::NoSlos,
+    ];
+
+    /// The value in URLs and JSON (`slo_status=at_risk`); an SLO's own statuses are written the same way.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SloStatus::Exhausted => "exhausted",
+            SloStatus::AtRisk => "at_risk",
+            SloStatus::Stale => "stale",
+            SloStatus::NoData => "no_data",
+            SloStatus::Healthy => "healthy",
+            SloStatus::NoSlos => "none",
+        }
+    }
+
+    /// What a person reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            SloStatus::Exhausted => "Exhausted",
+            SloStatus::AtRisk => "At risk",
+            SloStatus::Stale => "Stale",
+            SloStatus::NoData => "No data",
+            SloStatus::Healthy => "Healthy",
+            SloStatus::NoSlos => "No SLOs",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SloStatus> {
+        let text = text.trim().to_ascii_lowercase().replace('-', "_");
+        SloStatus::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// The status of one SLO as stored (`slos.status`); an SLO never evaluated yet counts as having no data.
+    pub fn of_slo(stored: Option<&str>) -> SloStatus {
+        match stored.and_then(SloStatus::parse) {
+            Some(SloStatus::NoSlos) | None => SloStatus::NoData,
+            Some(status) => status,
+        }
+    }
 }
 
 /// A facet dimension of [`EntityFilter`].
@@ -39,6 +111,7 @@ pub enum Facet {
     Owner,
     Lifecycle,
     Tag,
+    SloStatus,
 }
 
 impl EntityFilter {
@@ -51,6 +124,7 @@ impl EntityFilter {
             Facet::Owner => filter.owners.clear(),
             Facet::Lifecycle => filter.lifecycles.clear(),
             Facet::Tag => filter.tags.clear(),
+            Facet::SloStatus => filter.slo_statuses.clear(),
         }
         filter
     }
@@ -95,7 +169,8 @@ pub struct QueryError {
 }
 
 impl ListQuery {
-    /// Parses `kind`, `type`, `owner`, `lifecycle`, `tag`, `namespace` (each may repeat), `q`, `sort`, `limit`, `cursor`.
+    /// Parses `kind`, `type`, `owner`, `lifecycle`, `tag`, `namespace`, `slo_status` (each may repeat), `q`, `sort`,
+    /// `limit`, `cursor`.
     pub fn parse(params: &[(String, String)]) -> Result<ListQuery, QueryError> {
         let mut query = ListQuery { limit: DEFAULT_LIMIT, ..ListQuery::default() };
         for (key, value) in params {
@@ -114,6 +189,18 @@ impl ListQuery {
                 "lifecycle" => push_unique(&mut filter.lifecycles, value.to_owned()),
                 "tag" => push_unique(&mut filter.tags, value.to_lowercase()),
                 "namespace" => push_unique(&mut filter.namespaces, value.to_lowercase()),
+                "slo_status" => {
+                    let status = SloStatus::parse(value).ok_or_else(|| QueryError {
+                        field: "slo_status",
+                        message: format!(
+                            "unknown SLO status `{value}`; use {}",
+                            SloStatus::ALL.map(SloStatus::as_str).join(", ")
+                        ),
+                    })?;
+                    if !filter.slo_statuses.contains(&status) {
+                        filter.slo_statuses.push(status);
+                    }
+                }
                 "owner" => {
                     let owner = EntityRef::parse(value, Some(Kind::Group), DEFAULT_NAMESPACE)
                         .map_err(|e| QueryError { field: "owner", message: e.to_string() })?;
@@ -171,6 +258,7 @@ impl ListQuery {
         params.extend(f.lifecycles.iter().map(|v| ("lifecycle", v.clone())));
         params.extend(f.tags.iter().map(|v| ("tag", v.clone())));
         params.extend(f.namespaces.iter().map(|v| ("namespace", v.clone())));
+        params.extend(f.slo_statuses.iter().map(|v| (SLO_STATUS_PARAM, v.as_str().to_owned())));
         if !self.q.is_empty() {
             params.push(("q", self.q.clone()));
         }
@@ -207,6 +295,8 @@ fn decode_cursor(text: &str) -> Option<Cursor> {
 pub struct ListItem {
     pub entity: EntitySummary,
     pub owner: Option<OwnerLabel>,
+    /// A Component's worst SLO status; `None` for other kinds.
+    pub slo_status: Option<SloStatus>,
 }
 
 impl ListItem {
@@ -238,7 +328,10 @@ pub struct FacetValue {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FacetGroup {
+    /// The query parameter it sets.
     pub name: &'static str,
+    /// Its heading.
+    pub title: &'static str,
     pub values: Vec<FacetValue>,
 }
 
@@ -258,7 +351,11 @@ pub fn list(index: &CatalogIndex, query: &ListQuery) -> ListPage {
 /// Turns summaries into list items with their owners' display names.
 pub fn with_owners(index: &CatalogIndex, rows: Vec<&EntitySummary>) -> Vec<ListItem> {
     rows.into_iter()
-        .map(|r| ListItem { owner: r.owner_ref.as_deref().map(|o| owner_label(index, o)), entity: r.clone() })
+        .map(|r| ListItem {
+            owner: r.owner_ref.as_deref().map(|o| owner_label(index, o)),
+            slo_status: index.slo_status(&r.entity_ref),
+            entity: r.clone(),
+        })
         .collect()
 }
 
@@ -286,23 +383,34 @@ pub fn facets(index: &CatalogIndex, query: &ListQuery) -> Vec<FacetGroup> {
         .iter()
         .map(|(facet, counts)| {
             let facet = *facet;
-            let (name, selected) = match facet {
-                Facet::Kind => ("kind", &f.kinds),
-                Facet::Type => ("type", &f.types),
-                Facet::Owner => ("owner", &f.owners),
-                Facet::Lifecycle => ("lifecycle", &f.lifecycles),
-                Facet::Tag => ("tag", &f.tags),
+            let slo_statuses: Vec<String>;
+            let (name, title, selected) = match facet {
+                Facet::Kind => ("kind", "kind", &f.kinds),
+                Facet::Type => ("type", "type", &f.types),
+                Facet::Owner => ("owner", "owner", &f.owners),
+                Facet::Lifecycle => ("lifecycle", "lifecycle", &f.lifecycles),
+                Facet::Tag => ("tag", "tag", &f.tags),
+                Facet::SloStatus => {
+                    slo_statuses = f.slo_statuses.iter().map(|s| s.as_str().to_owned()).collect();
+                    (SLO_STATUS_PARAM, "SLO status", &slo_statuses)
+                }
             };
             let values = counts
                 .iter()
                 .map(|(value, count)| FacetValue {
-                    label: if facet == Facet::Owner { owner_label(index, value).display_name } else { value.clone() },
+                    label: match facet {
+                        Facet::Owner => owner_label(index, value).display_name,
+                        Facet::SloStatus => {
+                            SloStatus::parse(value).map_or_else(|| value.clone(), |s| s.label().to_owned())
+                        }
+                        _ => value.clone(),
+                    },
                     selected: selected.iter().any(|s| s.eq_ignore_ascii_case(value)),
                     value: if facet == Facet::Kind { value.to_lowercase() } else { value.clone() },
                     count: *count,
                 })
                 .collect();
-            FacetGroup { name, values }
+            FacetGroup { name, title, values }
         })
         .collect()
 }

@@ -5,6 +5,11 @@
 //! (`store::stats::GENERATION`); a reader whose index is older rebuilds it from the database, while other readers keep
 //! using the old one until the new one is in place. Each process holds its own index, so several processes sharing a
 //! PostgreSQL agree within one generation check.
+//!
+//! SLO statuses change without the catalog changing: each refresh of the statuses stores their fingerprint
+//! (`store::stats::SLO_STATUSES`), read in the same query as the generation. When only the fingerprint moved, the
+//! new index shares the catalog rows of the old one and re-reads just the statuses (one small query), so the
+//! SLO-status facet and column follow the statuses from the next request on.
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -15,9 +20,12 @@ use memchr::memmem;
 use store::entities::{self, EntitySummary};
 use store::{DbConnection, StoreResult, stats};
 
-use crate::browse::{Cursor, EntityFilter, Facet, ListQuery, SortKey, encode_cursor};
+use crate::browse::{Cursor, EntityFilter, Facet, ListQuery, SloStatus, SortKey, encode_cursor};
 
 const NONE: u32 = u32::MAX;
+
+/// The SLO column of an entity that is not a Component (only Components have SLOs).
+const NO_SLO_COLUMN: u8 = u8::MAX;
 
 /// Interned facet values, so that counting is indexing into a vector.
 #[derive(Default)]
@@ -54,15 +62,24 @@ struct Row {
     tags: Vec<u32>,
 }
 
-/// A snapshot of the catalog's list columns at one generation.
-pub struct CatalogIndex {
-    pub generation: i64,
+/// The catalog's list columns at one generation, shared by the indexes of that generation.
+struct Rows {
     rows: Vec<Row>,
     /// Row positions ordered by (sort_name, entity_ref) and by (kind, entity_ref).
     by_name: Vec<u32>,
     by_kind: Vec<u32>,
     by_ref: HashMap<String, u32>,
     values: Interner,
+}
+
+/// A snapshot of the catalog's list columns at one generation, with the SLO statuses of one fingerprint.
+pub struct CatalogIndex {
+    pub generation: i64,
+    /// The `store::stats::SLO_STATUSES` fingerprint the SLO statuses were read at (`None`: never refreshed).
+    pub slo_statuses: Option<i64>,
+    catalog: Arc<Rows>,
+    /// Per row: its Component's worst [`SloStatus`] (`as u8`), or [`NO_SLO_COLUMN`].
+    slo: Vec<u8>,
     selections: Mutex<LruCache<EntityFilter, Arc<Selection>>>,
 }
 
@@ -94,7 +111,7 @@ pub struct IndexPage<'a> {
     pub next_cursor: Option<String>,
 }
 
-const DIMENSIONS: [Facet; 5] = [Facet::Kind, Facet::Type, Facet::Owner, Facet::Lifecycle, Facet::Tag];
+const DIMENSIONS: [Facet; 6] = [Facet::Kind, Facet::Type, Facet::Owner, Facet::Lifecycle, Facet::Tag, Facet::SloStatus];
 
 fn bit(facet: Facet) -> u8 {
     match facet {
@@ -103,6 +120,7 @@ fn bit(facet: Facet) -> u8 {
         Facet::Owner => 4,
         Facet::Lifecycle => 8,
         Facet::Tag => 16,
+        Facet::SloStatus => 64,
     }
 }
 
@@ -116,14 +134,50 @@ struct Compiled {
     lifecycles: Option<Vec<u32>>,
     tags: Option<Vec<u32>>,
     namespaces: Option<Vec<u32>>,
+    slo_statuses: Option<Vec<u8>>,
     /// One precompiled substring searcher per word.
     words: Vec<memmem::Finder<'static>>,
 }
 
 impl CatalogIndex {
-    /// Reads every entity's list columns from the database.
+    /// Reads every entity's list columns and every SLO's status from the database.
     pub fn build(conn: &mut DbConnection) -> StoreResult<CatalogIndex> {
-        let generation = stats::get(conn, stats::GENERATION)?.unwrap_or(0);
+        let (generation, slo_statuses) = versions(conn)?;
+        CatalogIndex::build_at(conn, generation, slo_statuses)
+    }
+
+    /// [`CatalogIndex::build`] with the versions already read (before the data, so that a change made while
+    /// reading shows as a newer version at the next request).
+    fn build_at(conn: &mut DbConnection, generation: i64, slo_statuses: Option<i64>) -> StoreResult<CatalogIndex> {
+        let catalog = Arc::new(Rows::read(conn)?);
+        CatalogIndex::with_catalog(conn, generation, catalog, slo_statuses)
+    }
+
+    /// An index over the same catalog rows with the SLO statuses read again, for a new SLO-status fingerprint.
+    pub fn with_new_slo_statuses(
+        &self,
+        conn: &mut DbConnection,
+        slo_statuses: Option<i64>,
+    ) -> StoreResult<CatalogIndex> {
+        CatalogIndex::with_catalog(conn, self.generation, self.catalog.clone(), slo_statuses)
+    }
+
+    fn with_catalog(
+        conn: &mut DbConnection,
+        generation: i64,
+        catalog: Arc<Rows>,
+        slo_statuses: Option<i64>,
+    ) -> StoreResult<CatalogIndex> {
+        let slo = catalog.slo_column(store::slos::statuses(conn)?);
+        let selections =
+            Mutex::new(LruCache::new(NonZeroUsize::new(REMEMBERED_SELECTIONS).unwrap_or(NonZeroUsize::MIN)));
+        Ok(CatalogIndex { generation, slo_statuses, catalog, slo, selections })
+    }
+}
+
+impl Rows {
+    /// Reads every entity's list columns.
+    fn read(conn: &mut DbConnection) -> StoreResult<Rows> {
         let summaries = entities::all_for_index(conn)?;
         let mut tags_by_id: HashMap<i64, Vec<String>> = HashMap::new();
         for (id, tag) in entities::all_tags(conn)? {
@@ -158,26 +212,57 @@ impl CatalogIndex {
             (a.kind.as_str(), a.entity_ref.as_str()).cmp(&(b.kind.as_str(), b.entity_ref.as_str()))
         });
         let by_ref = rows.iter().enumerate().map(|(i, r)| (r.summary.entity_ref.clone(), i as u32)).collect();
-        let selections =
-            Mutex::new(LruCache::new(NonZeroUsize::new(REMEMBERED_SELECTIONS).unwrap_or(NonZeroUsize::MIN)));
-        Ok(CatalogIndex { generation, rows, by_name, by_kind, by_ref, values, selections })
+        Ok(Rows { rows, by_name, by_kind, by_ref, values })
     }
 
+    /// Each row's SLO column from `(namespace, service, status)` of every SLO: a Component's worst status, or
+    /// [`SloStatus::NoSlos`]; [`NO_SLO_COLUMN`] for other kinds. SLOs of services not in the catalog are left out.
+    fn slo_column(&self, statuses: Vec<(String, String, Option<String>)>) -> Vec<u8> {
+        let mut column: Vec<u8> = self
+            .rows
+            .iter()
+            .map(|row| if row.summary.kind == "Component" { SloStatus::NoSlos as u8 } else { NO_SLO_COLUMN })
+            .collect();
+        for (namespace, service, status) in statuses {
+            let component = format!("component:{namespace}/{service}").to_ascii_lowercase();
+            if let Some(&i) = self.by_ref.get(&component) {
+                // Worst first: the smallest value wins, and `NoSlos` is the largest.
+                let slot = &mut column[i as usize];
+                *slot = (*slot).min(SloStatus::of_slo(status.as_deref()) as u8);
+            }
+        }
+        column
+    }
+}
+
+/// The catalog generation and the SLO-status fingerprint, in one query.
+fn versions(conn: &mut DbConnection) -> StoreResult<(i64, Option<i64>)> {
+    let found = stats::get_many(conn, &[stats::GENERATION, stats::SLO_STATUSES])?;
+    Ok((found.first().copied().flatten().unwrap_or(0), found.get(1).copied().flatten()))
+}
+
+impl CatalogIndex {
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.catalog.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.catalog.rows.is_empty()
     }
 
     /// The entity with this reference, if any.
     pub fn get(&self, entity_ref: &str) -> Option<&EntitySummary> {
-        self.by_ref.get(entity_ref).map(|i| &self.rows[*i as usize].summary)
+        self.catalog.by_ref.get(entity_ref).map(|i| &self.catalog.rows[*i as usize].summary)
+    }
+
+    /// A Component's worst SLO status ([`SloStatus::NoSlos`] without SLOs); `None` for other entities.
+    pub fn slo_status(&self, entity_ref: &str) -> Option<SloStatus> {
+        let i = *self.catalog.by_ref.get(entity_ref)?;
+        SloStatus::ALL.get(usize::from(*self.slo.get(i as usize)?)).copied()
     }
 
     fn compile(&self, filter: &EntityFilter) -> Compiled {
-        let set = |values: &[String]| (!values.is_empty()).then(|| self.values.lookup(values));
+        let set = |values: &[String]| (!values.is_empty()).then(|| self.catalog.values.lookup(values));
         Compiled {
             kinds: set(&filter.kinds),
             types: set(&filter.types),
@@ -185,12 +270,14 @@ impl CatalogIndex {
             lifecycles: set(&filter.lifecycles),
             tags: set(&filter.tags),
             namespaces: set(&filter.namespaces),
+            slo_statuses: (!filter.slo_statuses.is_empty())
+                .then(|| filter.slo_statuses.iter().map(|status| *status as u8).collect()),
             words: filter.words.iter().map(|w| memmem::Finder::new(w.as_bytes()).into_owned()).collect(),
         }
     }
 
-    /// Which filters a row fails, one bit per dimension.
-    fn misses(row: &Row, f: &Compiled) -> u8 {
+    /// Which filters a row fails, one bit per dimension; `slo` is the row's SLO column.
+    fn misses(row: &Row, slo: u8, f: &Compiled) -> u8 {
         let fails = |allowed: &Option<Vec<u32>>, value: u32| allowed.as_ref().is_some_and(|a| !a.contains(&value));
         let mut mask = 0;
         if fails(&f.kinds, row.kind) {
@@ -207,6 +294,9 @@ impl CatalogIndex {
         }
         if f.tags.as_ref().is_some_and(|allowed| !row.tags.iter().any(|t| allowed.contains(t))) {
             mask |= bit(Facet::Tag);
+        }
+        if f.slo_statuses.as_ref().is_some_and(|allowed| !allowed.contains(&slo)) {
+            mask |= bit(Facet::SloStatus);
         }
         if fails(&f.namespaces, row.namespace) || !f.words.iter().all(|w| w.find(row.search_text.as_bytes()).is_some())
         {
@@ -232,11 +322,16 @@ impl CatalogIndex {
     /// pass every other filter (a facet is counted without its own selection).
     fn compute(&self, filter: &EntityFilter) -> Selection {
         let f = self.compile(filter);
-        let mut selected = vec![0u64; self.rows.len().div_ceil(64)];
+        let (rows, values) = (&self.catalog.rows, &self.catalog.values.values);
+        let mut selected = vec![0u64; rows.len().div_ceil(64)];
         let mut total = 0;
-        let mut counts: Vec<Vec<i64>> = vec![vec![0; self.values.values.len()]; DIMENSIONS.len()];
-        for (i, row) in self.rows.iter().enumerate() {
-            let mask = Self::misses(row, &f);
+        let mut counts: Vec<Vec<i64>> = DIMENSIONS
+            .iter()
+            .map(|facet| vec![0; if *facet == Facet::SloStatus { SloStatus::ALL.len() } else { values.len() }])
+            .collect();
+        for (i, row) in rows.iter().enumerate() {
+            let slo = self.slo.get(i).copied().unwrap_or(NO_SLO_COLUMN);
+            let mask = Self::misses(row, slo, &f);
             if mask == 0 {
                 selected[i / 64] |= 1 << (i % 64);
                 total += 1;
@@ -257,6 +352,8 @@ impl CatalogIndex {
                     Facet::Owner => add(row.owner),
                     Facet::Lifecycle => add(row.lifecycle),
                     Facet::Tag => row.tags.iter().for_each(|t| add(*t)),
+                    Facet::SloStatus if slo != NO_SLO_COLUMN => add(u32::from(slo)),
+                    Facet::SloStatus => {}
                 }
             }
         }
@@ -264,12 +361,13 @@ impl CatalogIndex {
             .iter()
             .zip(counts)
             .map(|(facet, counts)| {
-                let mut values: Vec<(String, i64)> = counts
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(_, n)| *n > 0)
-                    .map(|(id, n)| (self.values.values[id].clone(), n))
-                    .collect();
+                let counted = counts.into_iter().enumerate().filter(|(_, n)| *n > 0);
+                if *facet == Facet::SloStatus {
+                    // Worst first, whatever the counts.
+                    let statuses = counted.filter_map(|(id, n)| Some((SloStatus::ALL.get(id)?.as_str().to_owned(), n)));
+                    return (*facet, statuses.collect());
+                }
+                let mut values: Vec<(String, i64)> = counted.map(|(id, n)| (values[id].clone(), n)).collect();
                 values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 values.truncate(FACET_VALUES);
                 (*facet, values)
@@ -287,11 +385,11 @@ impl CatalogIndex {
     pub fn page(&self, query: &ListQuery) -> IndexPage<'_> {
         let selection = self.select(&query.filter);
         let order = match query.sort.key {
-            SortKey::Name => &self.by_name,
-            SortKey::Kind => &self.by_kind,
+            SortKey::Name => &self.catalog.by_name,
+            SortKey::Kind => &self.catalog.by_kind,
         };
         let key = |i: u32| {
-            let s = &self.rows[i as usize].summary;
+            let s = &self.catalog.rows[i as usize].summary;
             let primary = match query.sort.key {
                 SortKey::Name => s.sort_name.as_str(),
                 SortKey::Kind => s.kind.as_str(),
@@ -335,7 +433,7 @@ impl CatalogIndex {
             encode_cursor(&Cursor { sort_value: sort_value.to_owned(), entity_ref: entity_ref.to_owned() })
         });
         IndexPage {
-            items: items.into_iter().map(|i| &self.rows[i as usize].summary).collect(),
+            items: items.into_iter().map(|i| &self.catalog.rows[i as usize].summary).collect(),
             total: selection.total,
             next_cursor,
         }
@@ -350,13 +448,15 @@ pub struct SharedIndex {
 }
 
 impl SharedIndex {
-    /// The current index, rebuilt first when the database holds a newer generation. While one request rebuilds,
-    /// others keep reading the previous index; only the very first build makes them wait.
+    /// The current index, rebuilt first when the database holds a newer generation, or given the SLO statuses
+    /// again (sharing its catalog rows) when only their fingerprint changed. While one request rebuilds, others keep
+    /// reading the previous index; only the very first build makes them wait.
     pub fn get(&self, conn: &mut DbConnection) -> StoreResult<Arc<CatalogIndex>> {
-        let generation = stats::get(conn, stats::GENERATION)?.unwrap_or(0);
+        let (generation, slo_statuses) = versions(conn)?;
+        let current = |index: &CatalogIndex| index.generation >= generation && index.slo_statuses == slo_statuses;
         let existing = self.current.read().map(|guard| guard.clone()).unwrap_or_default();
         if let Some(index) = &existing
-            && index.generation >= generation
+            && current(index)
         {
             return Ok(index.clone());
         }
@@ -366,12 +466,13 @@ impl SharedIndex {
             (Err(_), None) => self.rebuilding.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
         };
         // Another request may have finished the rebuild while this one waited.
-        if let Some(index) = self.current.read().ok().and_then(|g| g.clone())
-            && index.generation >= generation
-        {
-            return Ok(index);
-        }
-        let index = Arc::new(CatalogIndex::build(conn)?);
+        let latest = self.current.read().ok().and_then(|g| g.clone());
+        let index = match latest {
+            Some(index) if current(&index) => return Ok(index),
+            Some(index) if index.generation >= generation => index.with_new_slo_statuses(conn, slo_statuses)?,
+            _ => CatalogIndex::build_at(conn, generation, slo_statuses)?,
+        };
+        let index = Arc::new(index);
         if let Ok(mut slot) = self.current.write() {
             *slot = Some(index.clone());
         }

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod demo;
 pub mod errors;
 pub mod metrics;
+pub mod poller;
 pub mod refresh;
 pub mod routes;
 pub mod settings;
@@ -84,9 +85,11 @@ impl Application {
     /// Serves until stopped, refreshing the catalog in the background.
     pub async fn run(self) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh::run(self.state.clone()));
+        let poller = tokio::spawn(poller::run(self.state.clone()));
         let slo_upkeep = tokio::spawn(slo_jobs::run(self.state.clone(), refresh::holder()));
         let result = self.server.await;
         refresher.abort();
+        poller.abort();
         slo_upkeep.abort();
         result
     }

@@ -33,6 +33,11 @@ pub struct Settings {
     pub pool_size: u32,
     pub statement_timeout_ms: u64,
     pub demo: bool,
+    /// The Prometheus server of SLO queries whose data source names no URL.
+    pub prometheus_url: Option<String>,
+    pub prometheus_poll_interval_secs: u64,
+    pub prometheus_timeout_secs: u64,
+    pub prometheus_max_backfill_hours: u64,
 }
 
 impl Default for Settings {
@@ -50,6 +55,10 @@ impl Default for Settings {
             pool_size: 8,
             statement_timeout_ms: 10_000,
             demo: false,
+            prometheus_url: None,
+            prometheus_poll_interval_secs: 60,
+            prometheus_timeout_secs: 10,
+            prometheus_max_backfill_hours: 24,
         }
     }
 }
@@ -97,6 +106,18 @@ impl Settings {
         }
     }
 
+    pub fn poll_options(&self) -> scorecard::sli::prometheus::PollOptions {
+        scorecard::sli::prometheus::PollOptions {
+            default_url: self.prometheus_url.clone().filter(|url| !url.trim().is_empty()),
+            // A year at most, which no Prometheus keeps by default anyway.
+            max_backfill: chrono::Duration::hours(
+                i64::try_from(self.prometheus_max_backfill_hours.min(8_760)).unwrap_or(8_760),
+            ),
+            timeout: Duration::from_secs(self.prometheus_timeout_secs.max(1)),
+            ..scorecard::sli::prometheus::PollOptions::default()
+        }
+    }
+
     pub fn ingest_options(&self) -> catalog::ingest::IngestOptions {
         catalog::ingest::IngestOptions {
             formats: catalog::ingest::Formats(vec![std::sync::Arc::new(scorecard::slo::SloFormat)]),
@@ -125,6 +146,22 @@ mod tests {
         let s = Settings::load(Some(&file), &Overrides { bind: Some("127.0.0.1:1".into()), ..Overrides::default() })
             .expect("loads");
         assert_eq!(s.bind, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn prometheus_polling_defaults_and_overrides() {
+        let options = Settings::default().poll_options();
+        assert_eq!((options.default_url, options.max_backfill), (None, chrono::Duration::hours(24)));
+        assert_eq!(options.timeout, Duration::from_secs(10));
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, "prometheus_url = \"http://prom:9090\"\nprometheus_max_backfill_hours = 2\n")
+            .expect("write");
+        let s = Settings::load(Some(&file), &Overrides::default()).expect("loads");
+        assert_eq!(s.prometheus_poll_interval_secs, 60);
+        let options = s.poll_options();
+        assert_eq!(options.default_url.as_deref(), Some("http://prom:9090"));
+        assert_eq!(options.max_backfill, chrono::Duration::hours(2));
     }
 
     #[test]

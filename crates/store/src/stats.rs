@@ -1,4 +1,5 @@
-//! Small named numbers about the catalog (last refresh duration, catalog generation) shared by every process.
+//! Small named numbers about the catalog (last refresh duration, catalog generation, SLO statuses' fingerprint)
+//! shared by every process.
 
 use diesel::prelude::*;
 
@@ -9,6 +10,10 @@ pub const LAST_REFRESH_MS: &str = "last_refresh_ms";
 pub const LAST_REFRESH_AT: &str = "last_refresh_at_unix";
 /// Bumped by every ingest that changed something; readers use it to know their caches are current.
 pub const GENERATION: &str = "generation";
+/// A [`fingerprint`] of every SLO's service and status, set each time the statuses are refreshed: it changes when
+/// a status changes and when an SLO comes or goes, so the catalog index re-reads SLO statuses (for its SLO-status
+/// facet) without waiting for a new catalog generation.
+pub const SLO_STATUSES: &str = "slo_statuses";
 
 pub fn set(conn: &mut DbConnection, name: &str, value: i64) -> QueryResult<()> {
     let at = now();
@@ -23,6 +28,37 @@ pub fn set(conn: &mut DbConnection, name: &str, value: i64) -> QueryResult<()> {
 
 pub fn get(conn: &mut DbConnection, name: &str) -> QueryResult<Option<i64>> {
     catalog_stats::table.filter(catalog_stats::name.eq(name)).select(catalog_stats::value).first(conn).optional()
+}
+
+/// Several values in one query, in the order of `names` (`None` for a name never set).
+pub fn get_many(conn: &mut DbConnection, names: &[&str]) -> QueryResult<Vec<Option<i64>>> {
+    let found: Vec<(String, i64)> = catalog_stats::table
+        .filter(catalog_stats::name.eq_any(names))
+        .select((catalog_stats::name, catalog_stats::value))
+        .load(conn)?;
+    Ok(names.iter().map(|name| found.iter().find(|(n, _)| n == name).map(|(_, value)| *value)).collect())
+}
+
+/// A number that changes whenever one of `items` does (64-bit FNV-1a over their `Hash` form, in order), to store
+/// under a name such as [`SLO_STATUSES`]. Readers only compare stored values, so it need not be stable across Rust
+/// versions.
+pub fn fingerprint<T: std::hash::Hash>(items: impl IntoIterator<Item = T>) -> i64 {
+    struct Fnv(u64);
+    impl std::hash::Hasher for Fnv {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for byte in bytes {
+                self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    let mut hasher = Fnv(0xcbf2_9ce4_8422_2325);
+    for item in items {
+        item.hash(&mut hasher);
+    }
+    i64::from_ne_bytes(std::hash::Hasher::finish(&hasher).to_ne_bytes())
 }
 
 pub fn increment(conn: &mut DbConnection, name: &str) -> QueryResult<()> {

@@ -21,7 +21,8 @@ where
     blocking(work).await.map_err(AppError::api)
 }
 
-/// `GET /api/v1/entities?kind=&owner=&lifecycle=&type=&tag=&q=&limit=&cursor=`
+/// `GET /api/v1/entities?kind=&owner=&lifecycle=&type=&tag=&slo_status=&q=&limit=&cursor=` (`slo_status`: a
+/// Component's worst SLO status, `exhausted`, `at_risk`, `stale`, `no_data`, `healthy`, or `none` for no SLOs)
 #[get("/entities")]
 pub async fn list_entities(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let query = query_pairs(&req).and_then(|pairs| Ok(ListQuery::parse(&pairs)?)).map_err(AppError::api)?;

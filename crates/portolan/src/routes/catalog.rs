@@ -18,7 +18,9 @@ pub struct FacetLink {
 }
 
 pub struct FacetView {
+    /// The query parameter it sets.
     pub name: &'static str,
+    pub title: &'static str,
     pub values: Vec<FacetLink>,
 }
 
@@ -50,6 +52,7 @@ fn facet_views(query: &ListQuery, groups: Vec<FacetGroup>) -> Vec<FacetView> {
         .into_iter()
         .map(|group| FacetView {
             name: group.name,
+            title: group.title,
             values: group
                 .values
                 .into_iter()

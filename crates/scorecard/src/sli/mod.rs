@@ -6,6 +6,7 @@
 //! rollups (events, and the good and total slices of the SLO's slicing) in the hour blocks.
 
 mod blocks;
+pub mod prometheus;
 mod push;
 mod reconcile;
 
@@ -13,9 +14,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use store::DbConnection;
 use store::sli::{self as sli_store, Block, HOURS, MINUTES};
 use store::slos::{self, SloRow};
+use store::{DbConnection, stats};
 
 pub use blocks::{CorruptBlock, day_of, hour_of, minute_of};
 use blocks::{HourRollup, MinuteCount};
@@ -306,6 +307,13 @@ pub fn refresh_statuses(conn: &mut DbConnection, at: DateTime<Utc>) -> Result<us
         .map(|(status, _)| status)
         .collect();
     slos::set_statuses(conn, &changed, naive(at))?;
+    stats::set(
+        conn,
+        stats::SLO_STATUSES,
+        stats::fingerprint(
+            evaluated.iter().map(|(slo, e)| (&slo.row.namespace, &slo.row.service, status_name(e.status))),
+        ),
+    )?;
     Ok(evaluated.len())
 }
 

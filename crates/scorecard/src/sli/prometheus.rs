@@ -27,7 +27,8 @@
 //!   or it is older; up to the last whole minute that ended `settle` before now. Ranges longer than
 //!   [`MAX_POINTS`] minutes are read in several requests (Prometheus refuses more than 11,000 points per series).
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -144,19 +145,32 @@ impl RangeQuery for Client {
             ("end", end.timestamp().to_string()),
             ("step", format!("{STEP_SECS}s")),
         ];
+        let shown = without_credentials(url);
         let failed = |e: reqwest::Error| -> PromError {
             if e.is_timeout() {
-                PromError::Timeout { url: url.to_owned(), secs: self.timeout.as_secs().max(1) }
+                PromError::Timeout { url: shown.clone(), secs: self.timeout.as_secs().max(1) }
             } else if e.is_builder() {
-                PromError::BadUrl { url: url.to_owned(), reason: causes(&e) }
+                PromError::BadUrl { url: shown.clone(), reason: causes(&e) }
             } else {
-                PromError::Unreachable { url: url.to_owned(), reason: causes(&e) }
+                PromError::Unreachable { url: shown.clone(), reason: causes(&e) }
             }
         };
         let response = self.http.get(&endpoint).query(&params).send().map_err(failed)?;
         let status = response.status().as_u16();
         let body = response.text().map_err(failed)?;
-        parse_response(url, query, status, &body)
+        parse_response(&shown, query, status, &body)
+    }
+}
+
+/// A URL as it may be shown and stored in a stale reason: without a user name or password.
+fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string().trim_end_matches('/').to_owned()
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -481,7 +495,9 @@ pub fn poll(
         }
         Err(Failure::Source(error)) => {
             let reason = error.to_string();
-            slos::mark_stale(conn, id, Some((now.naive_utc(), &reason)))?;
+            // Stored to the millisecond, as every time is.
+            let since = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+            slos::mark_stale(conn, id, Some((since.naive_utc(), &reason)))?;
             Ok(Polled::Stale { reason })
         }
         Err(Failure::Store(error)) => Err(error),
@@ -532,7 +548,7 @@ fn record_skipping_rolled_up(conn: &mut DbConnection, slo: &StoredSlo, samples: 
     match record(conn, slo, samples) {
         Ok(recorded) => Ok(recorded.minutes),
         Err(SliError::Refused(refused)) => {
-            let skip: std::collections::HashSet<usize> = refused.iter().map(|e| e.index).collect();
+            let skip: HashSet<usize> = refused.iter().map(|e| e.index).collect();
             let kept: Vec<Sample> =
                 samples.iter().enumerate().filter(|(i, _)| !skip.contains(i)).map(|(_, s)| *s).collect();
             Ok(record(conn, slo, &kept)?.minutes)
@@ -574,9 +590,46 @@ fn label(row: &SloRow) -> String {
     format!("{}/{}", row.namespace, row.name)
 }
 
+/// A server that could not be reached or timed out is not asked again in the same round: the SLOs after it get
+/// the same error at once, so that a Prometheus down costs one timeout per round, not one per SLO.
+struct FailFast<'a> {
+    inner: &'a dyn RangeQuery,
+    down: RefCell<HashMap<String, PromError>>,
+}
+
+impl RangeQuery for FailFast<'_> {
+    fn query_range(
+        &self,
+        url: &str,
+        query: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<Series>, PromError> {
+        if let Some(error) = self.down.borrow().get(url) {
+            return Err(error.clone());
+        }
+        let answer = self.inner.query_range(url, query, start, end);
+        if let Err(error @ (PromError::Unreachable { .. } | PromError::Timeout { .. })) = &answer {
+            self.down.borrow_mut().insert(url.to_owned(), error.clone());
+        }
+        answer
+    }
+}
+
 /// Polls every SLO whose data comes from Prometheus, one after the other.
 pub fn poll_all(store: &Store, options: &PollOptions, now: DateTime<Utc>) -> Result<PollReport, PollError> {
     let client = Client::new(options.timeout).map_err(|e| PollError::Client(causes(&e)))?;
+    poll_all_with(store, &client, options, now)
+}
+
+/// [`poll_all`] with another client.
+pub fn poll_all_with(
+    store: &Store,
+    client: &dyn RangeQuery,
+    options: &PollOptions,
+    now: DateTime<Utc>,
+) -> Result<PollReport, PollError> {
+    let client = FailFast { inner: client, down: RefCell::new(HashMap::new()) };
     let mut conn = store.conn()?;
     let rows = slos::of_source_kind(&mut conn, "prometheus")?;
     let mut report = PollReport { slos: rows.len(), ..PollReport::default() };

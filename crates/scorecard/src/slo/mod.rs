@@ -17,14 +17,17 @@
 mod alerts;
 mod budget;
 mod burn;
+mod burn_down;
 mod evaluate;
 mod model;
 mod openslo;
 mod window;
 
 pub use alerts::{AlertPolicy, AlertRule, AlertState, Severity, alert_threshold};
+pub(crate) use alerts::window_label;
 pub use budget::{ErrorBudget, Sli, rollup};
 pub use burn::{budget_consumed, burn_rate, time_to_exhaustion};
+pub use burn_down::{BURN_DOWN_POINTS, BurnDownPoint, burn_down};
 pub use evaluate::{AT_RISK_REMAINING, Evaluation, PolicyState, Status, evaluate};
 pub use model::{Bucket, BudgetingMethod, CalendarLength, Objective, SloError, SloSpec, Window};
 pub use openslo::{

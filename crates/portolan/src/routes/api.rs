@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use catalog::browse::{self, ListQuery};
 use serde_json::json;
 
-use super::blocking;
+use super::{blocking, slos};
 use crate::AppState;
 use crate::errors::AppError;
 
@@ -48,6 +48,49 @@ pub async fn get_entity(
         browse::entity_detail(&mut conn, &kind, &namespace, &name)?
             .map(|d| d.to_backstage_json())
             .ok_or_else(|| AppError::not_found(format!("no entity {kind}:{namespace}/{name}")))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `GET /api/v1/services/{namespace}/{name}?at=RFC3339`: a Component side by side: its owner, golden-path template,
+/// SLOs (each evaluated at `at`, default now, as `GET /api/v1/slos/…` gives it) and scorecards.
+#[get("/services/{namespace}/{name}")]
+pub async fn get_service(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (namespace, name) = path.into_inner();
+    let at = slos::parse_at(&req).map_err(AppError::api)?;
+    let body = api(move || {
+        let mut conn = state.store.conn()?;
+        let d = browse::entity_detail(&mut conn, "component", &namespace, &name)?
+            .ok_or_else(|| AppError::not_found(format!("no service (Component) {namespace}/{name}")))?;
+        let slos = scorecard::sli::overview::slos_of_service(&mut conn, &d.row.namespace, &d.row.name, at)
+            .map_err(slos::sli_error)?;
+        let template = d.annotation("backstage.io/source-template").map(|template| {
+            // Drift needs the template's latest version, known once golden-path templates are read (issue 4).
+            json!({
+                "ref": template,
+                "version": d.annotation("portolan.dev/template-version"),
+                "latest_version": null,
+                "drift": null,
+            })
+        });
+        Ok(json!({
+            "ref": d.row.entity_ref,
+            "name": d.row.name,
+            "namespace": d.row.namespace,
+            "owner": d.owner.as_ref().map(|owner| json!({
+                "ref": owner.entity_ref,
+                "display_name": owner.display_name,
+                "in_catalog": owner.path.is_some(),
+            })),
+            "template": template,
+            "slos": slos,
+            "scorecards": [],
+        }))
     })
     .await?;
     Ok(HttpResponse::Ok().json(body))

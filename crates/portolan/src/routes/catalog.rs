@@ -7,6 +7,7 @@ use catalog::browse::{self, EntityDetail, FacetGroup, ListItem, ListQuery, Relat
 use catalog::graph::Layout;
 
 use super::blocking;
+use super::slos::{self, SloCard};
 use crate::AppState;
 use crate::errors::AppError;
 
@@ -108,10 +109,12 @@ pub struct RelationSection {
     pub entities: Vec<RelatedEntity>,
 }
 
-/// The service overview cards; SLOs and budgets come from the scorecard work, templates from scaffolding.
+/// The service overview cards; templates come from scaffolding.
 pub struct ServiceCards {
     pub template_ref: Option<String>,
     pub template_version: Option<String>,
+    /// The Component's SLOs evaluated now, with their error budgets.
+    pub slos: Vec<SloCard>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -149,10 +152,15 @@ pub async fn entity(
             .ok_or_else(|| AppError::not_found(format!("no entity {kind}:{namespace}/{name} in the catalog")))?;
         let meta = d.body.get("metadata");
         let is_service = d.row.kind == "Component";
-        let service = is_service.then(|| ServiceCards {
-            template_ref: d.annotation("backstage.io/source-template").map(str::to_owned),
-            template_version: d.annotation("portolan.dev/template-version").map(str::to_owned),
-        });
+        let service = if is_service {
+            Some(ServiceCards {
+                template_ref: d.annotation("backstage.io/source-template").map(str::to_owned),
+                template_version: d.annotation("portolan.dev/template-version").map(str::to_owned),
+                slos: slos::cards(&mut conn, &d.row.namespace, &d.row.name, chrono::Utc::now())?,
+            })
+        } else {
+            None
+        };
         let system = d
             .relations
             .iter()

@@ -4,6 +4,7 @@ mod api;
 mod catalog;
 mod ops;
 mod sli_events;
+mod slos;
 mod teams;
 
 use actix_web::web;
@@ -21,6 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .service(api::list_entities)
                 .service(api::get_entity)
+                .service(api::get_service)
+                .service(slos::get_slo)
                 .service(api::refresh)
                 .service(sli_events::resource())
                 .default_service(web::to(api::not_found)),

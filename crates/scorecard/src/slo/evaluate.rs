@@ -185,6 +185,17 @@ mod tests {
     }
 
     #[test]
+    fn a_service_exactly_on_a_decimal_budget_has_none_left() {
+        let slo = thirty_days(0.99);
+        let buckets: Vec<Bucket> = (1..=60).map(|m| minute(m, 99, 100)).collect();
+        let evaluation = evaluate(&slo, &buckets, at());
+        assert_eq!(evaluation.error_budget.consumed, Some(1.0));
+        assert_eq!(evaluation.error_budget.remaining, Some(0.0));
+        assert_eq!((evaluation.status, evaluation.policy), (Status::Exhausted, PolicyState::Freeze));
+        assert_eq!(evaluation.burn_rates["1h"], Some(1.0));
+    }
+
+    #[test]
     fn occurrences_weigh_by_events_not_by_bucket() {
         let slo = thirty_days(0.9);
         let evaluation = evaluate(&slo, &[minute(10, 999, 1000), minute(20, 0, 100)], at());

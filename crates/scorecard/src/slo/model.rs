@@ -59,8 +59,14 @@ impl Objective {
     }
 
     /// The error budget `B = 1 − T`: the fraction of events (or time) that may be bad.
+    ///
+    /// `1 − T` is rounded to 15 decimal places (targets are written with fewer), so that a decimal target gives the
+    /// budget people write: `1 − 0.99` in binary floating point is 0.010000000000000009, and a service exactly on its
+    /// budget would read as having 8.9 × 10⁻¹⁶ of it left instead of none.
     pub fn error_budget(&self) -> f64 {
-        1.0 - self.target
+        let budget = 1.0 - self.target;
+        let rounded = (budget * 1e15).round() / 1e15;
+        if rounded > 0.0 && rounded.is_finite() { rounded } else { budget }
     }
 }
 
@@ -249,6 +255,14 @@ mod tests {
         assert_eq!(objective.target(), 0.999);
         assert!((objective.error_budget() - 0.001).abs() < 1e-12);
         assert_eq!(Objective::new(0.75).expect("valid target").error_budget(), 0.25);
+        // Decimal targets give the decimal budget, so one bad event in a hundred spends exactly all of 99 %.
+        for (target, budget, total) in [(0.99, 0.01, 100u32), (0.999, 0.001, 1000), (0.9995, 0.0005, 2000)] {
+            let objective = Objective::new(target).expect("valid target");
+            assert_eq!(objective.error_budget(), budget);
+            assert_eq!((1.0 / f64::from(total)) / objective.error_budget(), 1.0, "{target}");
+        }
+        let tiny = Objective::new(1.0 - 1e-13).expect("valid target");
+        assert!(tiny.error_budget() > 0.0);
     }
 
     #[test]

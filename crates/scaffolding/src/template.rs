@@ -437,14 +437,15 @@ impl TemplateReader<'_> {
         let path = format!("metadata.annotations.{VERSION_ANNOTATION}");
         let Some(node) = present(metadata, "annotations").and_then(|a| present(a, VERSION_ANNOTATION)) else {
             let pos = present(metadata, "annotations").map_or(metadata.pos, |a| a.pos);
-            self.reader.error(
+            self.reader.warning(
                 pos,
                 format!(
-                    "{path} is required: every template carries its semantic version (for example \
-                     `{VERSION_ANNOTATION}: 1.0.0`), so that each service can be compared with the version it came from"
+                    "{path} is missing, so the template is read as version 0.0.0; give it a semantic version (for \
+                     example `{VERSION_ANNOTATION}: 1.0.0`) so that each service can be compared with the version it \
+                     came from"
                 ),
             );
-            return None;
+            return Some(Version::new(0, 0, 0));
         };
         let text = match &node.value {
             Value::Str(text) => text.clone(),
@@ -932,16 +933,15 @@ mod tests {
     }
 
     #[test]
-    fn version_is_required_and_semver() {
+    fn version_is_semver_and_missing_reads_as_zero() {
         let base = with_steps("    - action: debug:log\n");
         let missing = read(&base.replace("  annotations:\n    portolan.dev/version: 1.2.0\n", ""));
-        assert!(missing.template.is_none());
+        assert_eq!(missing.template.as_ref().map(|t| t.version.to_string()), Some("0.0.0".to_owned()));
         assert_eq!(
             messages(&missing),
-            [
-                "4:3: metadata.annotations.portolan.dev/version is required: every template carries its semantic version \
-              (for example `portolan.dev/version: 1.0.0`), so that each service can be compared with the version it came from"
-            ]
+            ["4:3: warning: metadata.annotations.portolan.dev/version is missing, so the template is read as version \
+                 0.0.0; give it a semantic version (for example `portolan.dev/version: 1.0.0`) so that each service can \
+                 be compared with the version it came from"]
         );
         let invalid = read(&base.replace("1.2.0", "1.2"));
         assert!(messages(&invalid)[0].starts_with("8:27: metadata.annotations.portolan.dev/version must be a string"));

@@ -6,6 +6,7 @@
 //! rollups (events, and the good and total slices of the SLO's slicing) in the hour blocks.
 
 mod blocks;
+pub mod import;
 pub mod overview;
 pub mod prometheus;
 mod push;
@@ -225,18 +226,21 @@ pub fn load_buckets(
 }
 
 fn buckets_of(stored: &[Block]) -> Result<Vec<Bucket>, CorruptBlock> {
-    let mut buckets = Vec::new();
-    let mut minute_hours = HashSet::new();
+    let minute_blocks = stored.iter().filter(|b| b.resolution == MINUTES).count();
+    let mut buckets = Vec::with_capacity(minute_blocks * 60 + (stored.len() - minute_blocks) * 24);
+    // Sorted, for a binary search per rollup (a hashed set cost more than the decoding).
+    let mut minute_hours = Vec::with_capacity(minute_blocks);
     for block in stored.iter().filter(|b| b.resolution == MINUTES) {
         let hour = utc(block.start);
-        minute_hours.insert(hour);
+        minute_hours.push(hour);
         buckets.extend(blocks::minute_buckets(hour, &blocks::decode_minutes(hour, &block.data)?));
     }
+    minute_hours.sort_unstable();
     for block in stored.iter().filter(|b| b.resolution == HOURS) {
         let day = utc(block.start);
         for rollup in blocks::decode_hours(day, &block.data)? {
             let bucket = blocks::hour_bucket(day, &rollup);
-            if !minute_hours.contains(&bucket.start) {
+            if minute_hours.binary_search(&bucket.start).is_err() {
                 buckets.push(bucket);
             }
         }
@@ -276,23 +280,55 @@ fn mark_stale(slo: &StoredSlo, mut evaluation: Evaluation) -> Evaluation {
     evaluation
 }
 
+/// How many SLOs [`evaluate_all`] reads the blocks of in one query.
+const EVALUATION_CHUNK: usize = 500;
+
 /// Evaluates every SLO at `at`, reading their data in a few large queries; the results are in the order of the
 /// SLOs (namespace, name).
+///
+/// The SLOs are taken [`EVALUATION_CHUNK`] at a time: their blocks are read in one query, and each SLO's blocks are
+/// decoded, evaluated and dropped in turn, so memory stays bounded (the buckets of 10,000 SLOs over 30 days would
+/// take over a gigabyte) and the buckets are evaluated while they are in the cache. Reading and evaluating overlap:
+/// a second thread evaluates one chunk while this one reads the next (the connection stays on this thread).
 pub fn evaluate_all(conn: &mut DbConnection, at: DateTime<Utc>) -> Result<Vec<(StoredSlo, Evaluation)>, SliError> {
     let stored: Vec<StoredSlo> = slos::all(conn)?.into_iter().map(StoredSlo::from_row).collect::<Result<_, _>>()?;
-    let Some(from) = stored.iter().map(|slo| reads_from(&slo.definition.spec, at)).min() else {
-        return Ok(Vec::new());
-    };
-    let ids: Vec<i64> = stored.iter().map(|slo| slo.row.id).collect();
-    let mut buckets = load_buckets(conn, &ids, from, at)?;
-    Ok(stored
-        .into_iter()
-        .map(|slo| {
-            let data = buckets.remove(&slo.row.id).unwrap_or_default();
-            let evaluation = mark_stale(&slo, evaluate(&slo.definition.spec, &data, at));
-            (slo, evaluation)
-        })
-        .collect())
+    let count = stored.len();
+    let mut stored = stored.into_iter();
+    std::thread::scope(|scope| {
+        let (chunks, to_evaluate) = std::sync::mpsc::sync_channel::<(Vec<StoredSlo>, HashMap<i64, Vec<Block>>)>(1);
+        let evaluator = scope.spawn(move || -> Result<Vec<(StoredSlo, Evaluation)>, SliError> {
+            let mut evaluated = Vec::with_capacity(count);
+            for (chunk, mut by_slo) in to_evaluate {
+                for slo in chunk {
+                    let data = buckets_of(&by_slo.remove(&slo.row.id).unwrap_or_default())?;
+                    let evaluation = mark_stale(&slo, evaluate(&slo.definition.spec, &data, at));
+                    evaluated.push((slo, evaluation));
+                }
+            }
+            Ok(evaluated)
+        });
+        let read = (|| -> Result<(), SliError> {
+            loop {
+                let chunk: Vec<StoredSlo> = stored.by_ref().take(EVALUATION_CHUNK).collect();
+                let Some(from) = chunk.iter().map(|slo| reads_from(&slo.definition.spec, at)).min() else {
+                    return Ok(());
+                };
+                let ids: Vec<i64> = chunk.iter().map(|slo| slo.row.id).collect();
+                let mut by_slo: HashMap<i64, Vec<Block>> = HashMap::with_capacity(ids.len());
+                for block in sli_store::blocks(conn, &ids, naive(day_of(from)), naive(at))? {
+                    by_slo.entry(block.slo_id).or_default().push(block);
+                }
+                // The evaluator only hangs up on an error, which it returns below.
+                if chunks.send((chunk, by_slo)).is_err() {
+                    return Ok(());
+                }
+            }
+        })();
+        drop(chunks);
+        let evaluated = evaluator.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        read?;
+        evaluated
+    })
 }
 
 /// Evaluates every SLO at `at` and stores each one's status (for the catalog's SLO-status facet); returns how

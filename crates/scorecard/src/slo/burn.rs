@@ -12,7 +12,45 @@ use super::window::offset;
 /// `None` when the range holds no events.
 pub fn burn_rate(objective: &Objective, buckets: &[Bucket], over: Duration, at: DateTime<Utc>) -> Option<f64> {
     let tally = Tally::of(buckets, offset(at, -over), at, None);
+    rate_of(objective, (tally.good, tally.total))
+}
+
+/// The burn rate of the given good and all events: their error ratio over the budget, `None` without events.
+pub(crate) fn rate_of(objective: &Objective, (good, total): (u64, u64)) -> Option<f64> {
+    let tally = Tally { good, total, good_slices: 0, slices: 0, ratio_sum: 0.0 };
     tally.error_ratio().map(|error_ratio| error_ratio / objective.error_budget())
+}
+
+/// The good and all events of the buckets starting in `[start, at)`, for each of `starts` in their order, from one
+/// pass over the buckets: a bucket is added to the range that starts last among those holding it, and each range's
+/// sums are its own plus those of the ranges starting after it (a bucket in a range is in every range starting
+/// earlier). Good events above total count as total, and sums saturate, as in `Tally::of`: sums of counts that
+/// are not negative saturate to the same value in any order, so the results are exactly `Tally::of`'s.
+pub(crate) fn sums_since(buckets: &[Bucket], starts: &[DateTime<Utc>], at: DateTime<Utc>) -> Vec<(u64, u64)> {
+    let mut order: Vec<usize> = (0..starts.len()).collect();
+    // Latest start first.
+    order.sort_by(|&a, &b| starts[b].cmp(&starts[a]));
+    let sorted: Vec<DateTime<Utc>> = order.iter().map(|&i| starts[i]).collect();
+    let Some(&earliest) = sorted.last() else {
+        return Vec::new();
+    };
+    let mut own = vec![(0_u64, 0_u64); sorted.len()];
+    for bucket in buckets.iter().filter(|bucket| earliest <= bucket.start && bucket.start < at) {
+        // The range starting last that holds the bucket: the first start not after it.
+        let k = sorted.partition_point(|start| *start > bucket.start);
+        if let Some((good, total)) = own.get_mut(k) {
+            *good = good.saturating_add(bucket.good.min(bucket.total));
+            *total = total.saturating_add(bucket.total);
+        }
+    }
+    let mut sums = vec![(0, 0); starts.len()];
+    let (mut good, mut total) = (0_u64, 0_u64);
+    for (k, &i) in order.iter().enumerate() {
+        good = good.saturating_add(own[k].0);
+        total = total.saturating_add(own[k].1);
+        sums[i] = (good, total);
+    }
+    sums
 }
 
 /// The fraction of a period's error budget spent by burning at `burn` for `over`: `burn × over / period`.
@@ -80,6 +118,60 @@ mod tests {
         assert_eq!(time_to_exhaustion(0.5, THIRTY_DAYS, Some(0.0)), None);
         assert_eq!(time_to_exhaustion(0.5, THIRTY_DAYS, None), None);
         assert_eq!(time_to_exhaustion(0.5, THIRTY_DAYS, Some(f64::MIN_POSITIVE)), Some(Duration::MAX));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sums_since_in_one_pass_equal_one_tally_per_range(
+            buckets in proptest::collection::vec(
+                (-10..5 * 24 * 60_i64, 0..1_000_u64, 0..1_000_u64, proptest::bool::ANY, 0..3_000_000_000_i64),
+                0..200,
+            ),
+            starts in proptest::collection::vec((-60..4 * 24 * 60_i64, 0..3_000_000_000_i64), 0..12),
+            at_nanos in 0..1_000_000_000_i64,
+        ) {
+            // Instants off whole minutes and seconds too.
+            let at = t("2026-03-01T12:00:00Z") + Duration::nanoseconds(at_nanos);
+            let buckets: Vec<Bucket> = buckets
+                .into_iter()
+                .map(|(ago, a, b, hourly, nanos)| Bucket {
+                    minutes: if hourly { 60 } else { 1 },
+                    ..Bucket::minute(at - Duration::minutes(ago) + Duration::nanoseconds(nanos), a, b)
+                })
+                .collect();
+            let starts: Vec<DateTime<Utc>> = starts
+                .into_iter()
+                .map(|(ago, nanos)| at - Duration::minutes(ago) + Duration::nanoseconds(nanos))
+                .collect();
+            let one_by_one: Vec<(u64, u64)> = starts
+                .iter()
+                .map(|&start| {
+                    let tally = Tally::of(&buckets, start, at, None);
+                    (tally.good, tally.total)
+                })
+                .collect();
+            proptest::prop_assert_eq!(sums_since(&buckets, &starts, at), one_by_one);
+        }
+    }
+
+    #[test]
+    fn sums_since_saturate_like_a_tally() {
+        let at = t("2026-03-01T12:00:00Z");
+        let huge = [
+            Bucket::minute(at - Duration::minutes(1), u64::MAX, u64::MAX),
+            Bucket::minute(at - Duration::minutes(50), 1, u64::MAX),
+            Bucket::minute(at - Duration::minutes(70), 5, 3),
+        ];
+        let starts = [at - Duration::hours(2), at - Duration::minutes(5), at - Duration::hours(1)];
+        let expected: Vec<(u64, u64)> = starts
+            .iter()
+            .map(|&start| {
+                let tally = Tally::of(&huge, start, at, None);
+                (tally.good, tally.total)
+            })
+            .collect();
+        assert_eq!(sums_since(&huge, &starts, at), expected);
+        assert_eq!(expected[0], (u64::MAX, u64::MAX));
     }
 
     #[test]

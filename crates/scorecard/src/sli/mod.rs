@@ -240,7 +240,10 @@ fn buckets_of(stored: &[Block]) -> Result<Vec<Bucket>, CorruptBlock> {
         let day = utc(block.start);
         for rollup in blocks::decode_hours(day, &block.data)? {
             let bucket = blocks::hour_bucket(day, &rollup);
-            if minute_hours.binary_search(&bucket.start).is_err() {
+            // Minutes are kept for the last day only: most rollups are older than the first minute block.
+            let has_minutes = minute_hours.first().is_some_and(|first| *first <= bucket.start)
+                && minute_hours.binary_search(&bucket.start).is_ok();
+            if !has_minutes {
                 buckets.push(bucket);
             }
         }

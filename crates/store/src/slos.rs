@@ -151,12 +151,18 @@ pub fn mark_stale(conn: &mut DbConnection, id: i64, stale: Option<(NaiveDateTime
     Ok(())
 }
 
-/// Stores the status of each SLO's last evaluation.
+/// Stores the status of each SLO's last evaluation: one statement per status and 500 SLOs.
 pub fn set_statuses(conn: &mut DbConnection, statuses: &[(i64, &str)], at: NaiveDateTime) -> QueryResult<()> {
+    let mut by_status: std::collections::BTreeMap<&str, Vec<i64>> = std::collections::BTreeMap::new();
     for (id, status) in statuses {
-        diesel::update(slos::table.find(id))
-            .set((slos::status.eq(*status), slos::evaluated_at.eq(at)))
-            .execute(conn)?;
+        by_status.entry(status).or_default().push(*id);
+    }
+    for (status, ids) in by_status {
+        for chunk in ids.chunks(500) {
+            diesel::update(slos::table.filter(slos::id.eq_any(chunk)))
+                .set((slos::status.eq(status), slos::evaluated_at.eq(at)))
+                .execute(conn)?;
+        }
     }
     Ok(())
 }

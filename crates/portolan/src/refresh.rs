@@ -66,7 +66,13 @@ pub fn refresh_once(state: &AppState, me: &str, requested: bool) -> anyhow::Resu
         for problem in slos.problems.iter().filter(|p| p.problem.is_error() && !report.problems.contains(p)) {
             tracing::warn!(problem = %problem, "SLO definition refused");
         }
-        tracing::info!(slos = slos.slos, added = slos.added, updated = slos.updated, removed = slos.removed, "SLOs reconciled");
+        tracing::info!(
+            slos = slos.slos,
+            added = slos.added,
+            updated = slos.updated,
+            removed = slos.removed,
+            "SLOs reconciled"
+        );
         crate::demo::after_ingest(&state.settings, &state.store, chrono::Utc::now());
     }
     // Others skip until the next refresh is due; a little slack lets this process's own timer win the next round.

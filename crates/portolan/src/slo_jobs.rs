@@ -27,7 +27,14 @@ pub fn after_ingest(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Reconci
 pub fn maintain_once(store: &Store, me: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
     let mut conn = store.conn()?;
     let stored_now = now.naive_utc();
-    if !leases::try_acquire(&mut conn, LEASE, me, stored_now, stored_now + chrono::Duration::from_std(LEASE_TTL)?, false)? {
+    if !leases::try_acquire(
+        &mut conn,
+        LEASE,
+        me,
+        stored_now,
+        stored_now + chrono::Duration::from_std(LEASE_TTL)?,
+        false,
+    )? {
         return Ok(false);
     }
     let result = sli::compact(&mut conn, now).and_then(|_| sli::refresh_statuses(&mut conn, now));

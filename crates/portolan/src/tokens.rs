@@ -71,14 +71,19 @@ pub fn create(
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("{PREFIX}{}", hex::encode(bytes));
     let secret_hash = hash(&secret);
-    let form = TokenForm { name, team, secret_hash: &secret_hash, created_at: now, expires_at: valid_for.map(|d| now + d) };
+    let form =
+        TokenForm { name, team, secret_hash: &secret_hash, created_at: now, expires_at: valid_for.map(|d| now + d) };
     tokens::insert(conn, &form)?;
     let row = tokens::by_name(conn, name)?.ok_or(store::QueryError::NotFound)?;
     Ok(Created { secret, row })
 }
 
 /// The token a secret belongs to, when it is known, not revoked and not expired; records its use.
-pub fn authenticate(conn: &mut DbConnection, secret: &str, now: NaiveDateTime) -> Result<Result<TokenRow, Refused>, TokenError> {
+pub fn authenticate(
+    conn: &mut DbConnection,
+    secret: &str,
+    now: NaiveDateTime,
+) -> Result<Result<TokenRow, Refused>, TokenError> {
     let Some(row) = tokens::by_hash(conn, &hash(secret))? else {
         return Ok(Err(Refused::Unknown));
     };

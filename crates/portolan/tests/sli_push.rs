@@ -42,8 +42,7 @@ async fn push(app: &TestApp, slo: &str, token: Option<&str>, body: &Value) -> (u
     }
     let response = request.send().await.expect("request");
     let status = response.status().as_u16();
-    let challenge =
-        response.headers().get("www-authenticate").map(|v| v.to_str().expect("ascii header").to_owned());
+    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().expect("ascii header").to_owned());
     (status, response.json().await.expect("json body"), challenge)
 }
 
@@ -108,13 +107,18 @@ async fn pushed_events_need_a_token_replace_duplicates_and_refuse_bad_samples_by
         ]);
         let (status, body, _) = push(&app, slo, Some(&token.secret), &bad).await;
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_samples")), "{body}");
-        let indexes: Vec<u64> =
-            body["error"]["details"]["samples"].as_array().expect("list").iter().filter_map(|s| s["index"].as_u64()).collect();
+        let indexes: Vec<u64> = body["error"]["details"]["samples"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|s| s["index"].as_u64())
+            .collect();
         assert_eq!(indexes, [1, 3, 4]);
         assert_eq!(total_in_window(&app, slo), (9_900_000 - 9_900, 10_000_000));
 
         // More than 10,000 samples, a body that is not a list, an unknown SLO.
-        let too_many: Vec<Value> = (0..10_001).map(|_| json!({"timestamp": minute(1), "good": 1, "total": 1})).collect();
+        let too_many: Vec<Value> =
+            (0..10_001).map(|_| json!({"timestamp": minute(1), "good": 1, "total": 1})).collect();
         let (status, body, _) = push(&app, slo, Some(&token.secret), &json!(too_many)).await;
         assert_eq!((status, body["error"]["code"].as_str()), (413, Some("too_many_samples")), "{body}");
         let (status, body, _) = push(&app, slo, Some(&token.secret), &json!({"good": 1})).await;

@@ -44,16 +44,6 @@ pub fn blocks(
     Ok(found)
 }
 
-/// One block, when there is one.
-pub fn block(
-    conn: &mut DbConnection,
-    slo_id: i64,
-    resolution: &str,
-    start: NaiveDateTime,
-) -> QueryResult<Option<Block>> {
-    sli_blocks::table.find((slo_id, resolution, start)).select(Block::as_select()).first(conn).optional()
-}
-
 /// Inserts blocks or replaces them whole.
 pub fn put(conn: &mut DbConnection, blocks: &[Block]) -> QueryResult<()> {
     use diesel::upsert::excluded;

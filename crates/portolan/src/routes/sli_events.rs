@@ -73,7 +73,10 @@ async fn push_events(
             .map_err(AppError::internal)?
             .ok_or_else(|| AppError::not_found(format!("no SLO {namespace}/{name}")))?;
         if row.source_kind != "push" {
-            let message = format!("SLO {namespace}/{name} reads its data from {}; events cannot be pushed to it", row.source_kind);
+            let message = format!(
+                "SLO {namespace}/{name} reads its data from {}; events cannot be pushed to it",
+                row.source_kind
+            );
             return Err(AppError::new(StatusCode::CONFLICT, "not_a_push_slo", message, Value::Null));
         }
         let slo = StoredSlo::from_row(row).map_err(AppError::internal)?;
@@ -83,7 +86,8 @@ async fn push_events(
             Err(SliError::Refused(errors)) => return Err(refused_samples(&errors)),
             Err(e) => return Err(AppError::internal(e)),
         };
-        let data_until = store::slos::by_id(&mut conn, slo.row.id).map_err(AppError::internal)?.and_then(|r| r.data_until);
+        let data_until =
+            store::slos::by_id(&mut conn, slo.row.id).map_err(AppError::internal)?.and_then(|r| r.data_until);
         Ok(json!({
             "accepted": samples.len(),
             "minutes": recorded.minutes,

@@ -23,8 +23,8 @@ mod model;
 mod openslo;
 mod window;
 
-pub use alerts::{AlertPolicy, AlertRule, AlertState, Severity, alert_threshold};
 pub(crate) use alerts::window_label;
+pub use alerts::{AlertPolicy, AlertRule, AlertState, Severity, alert_threshold};
 pub use budget::{ErrorBudget, Sli, rollup};
 pub use burn::{budget_consumed, burn_rate, time_to_exhaustion};
 pub use burn_down::{BURN_DOWN_POINTS, BurnDownPoint, burn_down};

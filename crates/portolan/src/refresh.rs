@@ -62,18 +62,23 @@ pub fn refresh_once(state: &AppState, me: &str, requested: bool) -> anyhow::Resu
     if let Ok(report) = &result
         && report.changed()
     {
-        let slos = crate::slo_jobs::after_ingest(&state.store, chrono::Utc::now())?;
-        for problem in slos.problems.iter().filter(|p| p.problem.is_error() && !report.problems.contains(p)) {
-            tracing::warn!(problem = %problem, "SLO definition refused");
+        // A failure here is logged, never kept from the lease's release below: the catalog itself was refreshed.
+        match crate::slo_jobs::after_ingest(&state.store, chrono::Utc::now()) {
+            Ok(slos) => {
+                for problem in slos.problems.iter().filter(|p| p.problem.is_error() && !report.problems.contains(p)) {
+                    tracing::warn!(problem = %problem, "SLO definition refused");
+                }
+                tracing::info!(
+                    slos = slos.slos,
+                    added = slos.added,
+                    updated = slos.updated,
+                    removed = slos.removed,
+                    "SLOs reconciled"
+                );
+                crate::demo::after_ingest(&state.settings, &state.store, chrono::Utc::now());
+            }
+            Err(e) => tracing::error!(error = %e, "SLOs could not be reconciled"),
         }
-        tracing::info!(
-            slos = slos.slos,
-            added = slos.added,
-            updated = slos.updated,
-            removed = slos.removed,
-            "SLOs reconciled"
-        );
-        crate::demo::after_ingest(&state.settings, &state.store, chrono::Utc::now());
     }
     // Others skip until the next refresh is due; a little slack lets this process's own timer win the next round.
     let interval = Duration::from_secs(state.settings.refresh_interval_secs.max(1));

@@ -4,6 +4,7 @@
 pub mod browse;
 pub mod descriptor;
 pub mod entity;
+pub mod fields;
 pub mod graph;
 pub mod index;
 pub mod ingest;

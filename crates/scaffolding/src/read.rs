@@ -1,125 +1,9 @@
-//! Typed fields out of a YAML tree, each problem reported where it is written and named by its field path
-//! (`spec.steps[1].input.url`), the way the catalog reports descriptors.
+//! Typed fields out of a YAML tree (the catalog's [`FieldReader`](catalog::fields::FieldReader)), and JSON Pointers
+//! into it for what a JSON tool reports.
 
-use catalog::descriptor::Problem;
-use catalog::yaml::{Node, Pos, Value};
+use catalog::yaml::{Node, Value};
 
-/// Collects the problems of the document being read.
-#[derive(Debug, Default)]
-pub(crate) struct Reader {
-    problems: Vec<Problem>,
-    errors: usize,
-}
-
-impl Reader {
-    pub(crate) fn into_problems(self) -> Vec<Problem> {
-        self.problems
-    }
-
-    /// How many errors have been reported so far.
-    pub(crate) fn errors(&self) -> usize {
-        self.errors
-    }
-
-    pub(crate) fn error(&mut self, pos: Pos, message: impl Into<String>) {
-        self.errors += 1;
-        self.problems.push(Problem::error(pos, message));
-    }
-
-    pub(crate) fn warning(&mut self, pos: Pos, message: impl Into<String>) {
-        self.problems.push(Problem::warning(pos, message));
-    }
-
-    /// `parent.field`, required: missing (or null) is an error at the parent.
-    pub(crate) fn required<'n>(&mut self, parent: &'n Node, path: &str, field: &str) -> Option<&'n Node> {
-        let node = present(parent, field);
-        if node.is_none() {
-            self.error(parent.pos, format!("{} is required", join(path, field)));
-        }
-        node
-    }
-
-    pub(crate) fn mapping<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n Node> {
-        if node.as_map().is_some() {
-            Some(node)
-        } else {
-            self.error(node.pos, format!("{path} must be a mapping, found {}", node.type_name()));
-            None
-        }
-    }
-
-    /// A non-empty string.
-    pub(crate) fn string<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n str> {
-        match node.as_str() {
-            Some("") => {
-                self.error(node.pos, format!("{path} must not be empty"));
-                None
-            }
-            Some(text) => Some(text),
-            None => {
-                self.error(node.pos, format!("{path} must be a string, found {}", node.type_name()));
-                None
-            }
-        }
-    }
-
-    /// `parent.field`, a required non-empty string.
-    pub(crate) fn required_string<'n>(&mut self, parent: &'n Node, path: &str, field: &str) -> Option<&'n str> {
-        let node = self.required(parent, path, field)?;
-        self.string(node, &join(path, field))
-    }
-
-    /// `parent.field`, a non-empty string when present.
-    pub(crate) fn optional_string<'n>(&mut self, parent: &'n Node, path: &str, field: &str) -> Option<&'n str> {
-        let node = present(parent, field)?;
-        self.string(node, &join(path, field))
-    }
-
-    /// `parent.field`, a boolean when present.
-    pub(crate) fn optional_bool(&mut self, parent: &Node, path: &str, field: &str) -> Option<bool> {
-        let node = present(parent, field)?;
-        match node.value {
-            Value::Bool(b) => Some(b),
-            _ => {
-                self.error(
-                    node.pos,
-                    format!("{} must be true or false, found {}", join(path, field), node.type_name()),
-                );
-                None
-            }
-        }
-    }
-
-    /// `parent.field`, a list of strings when present; each string with its position.
-    pub(crate) fn string_list<'n>(&mut self, parent: &'n Node, path: &str, field: &str) -> Vec<(&'n str, Pos)> {
-        let Some(node) = present(parent, field) else {
-            return Vec::new();
-        };
-        let path = join(path, field);
-        let Some(items) = node.as_seq() else {
-            self.error(node.pos, format!("{path} must be a list, found {}", node.type_name()));
-            return Vec::new();
-        };
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            match item.as_str() {
-                Some(text) => out.push((text, item.pos)),
-                None => self.error(item.pos, format!("{path}[{i}] must be a string, found {}", item.type_name())),
-            }
-        }
-        out
-    }
-}
-
-/// `parent.field` when it is there and not null.
-pub(crate) fn present<'n>(parent: &'n Node, field: &str) -> Option<&'n Node> {
-    parent.get(field).filter(|node| !node.is_null())
-}
-
-/// `path.field`, or `field` at the top.
-pub(crate) fn join(path: &str, field: &str) -> String {
-    if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") }
-}
+pub(crate) use catalog::fields::{FieldReader as Reader, join, present};
 
 /// The node a JSON Pointer (`/properties/name/pattern`) names inside a tree, for positioning what a JSON tool reports.
 pub(crate) fn node_at<'n>(root: &'n Node, pointer: &str) -> Option<&'n Node> {
@@ -154,7 +38,7 @@ pub(crate) fn pointer_path(pointer: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use catalog::yaml::{Limits, parse_documents};
+    use catalog::yaml::{Limits, Pos, parse_documents};
 
     use super::*;
 

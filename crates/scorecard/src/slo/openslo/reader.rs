@@ -3,128 +3,24 @@
 
 use std::fmt;
 
-use catalog::descriptor::Problem;
-use catalog::yaml::{Node, Pos, Value};
+use catalog::yaml::{Node, Value};
 use chrono::Duration;
 
 use super::At;
 use crate::slo::model::CalendarLength;
 
-/// Collects the problems of the documents being read.
-#[derive(Debug, Default)]
-pub(super) struct Reader {
-    problems: Vec<Problem>,
-    errors: usize,
+pub(super) use catalog::fields::{FieldReader as Reader, join, present};
+
+/// The durations of OpenSLO and Sloth, read like the other fields.
+pub(super) trait Durations {
+    /// A duration shorthand such as `28d`; `minutes_if_number` also takes a bare number of minutes.
+    fn duration(&mut self, node: &Node, path: &str, minutes_if_number: bool) -> Option<Shorthand>;
+    /// A count and a unit name (`count: 30`, `unit: Day`), as OpenSLO v1alpha writes windows.
+    fn count_and_unit(&mut self, parent: &Node, path: &str) -> Option<Shorthand>;
 }
 
-impl Reader {
-    /// The problems reported so far.
-    pub(super) fn into_problems(self) -> Vec<Problem> {
-        self.problems
-    }
-
-    /// How many errors have been reported so far: a document is refused when it added any.
-    pub(super) fn errors(&self) -> usize {
-        self.errors
-    }
-
-    pub(super) fn error(&mut self, pos: Pos, message: impl Into<String>) {
-        self.errors += 1;
-        self.problems.push(Problem::error(pos, message));
-    }
-
-    pub(super) fn warning(&mut self, pos: Pos, message: impl Into<String>) {
-        self.problems.push(Problem::warning(pos, message));
-    }
-
-    /// `parent.field`, required: missing (or null) is an error at the parent.
-    pub(super) fn required<'n>(&mut self, parent: &'n Node, path: &str, field: &str) -> Option<&'n Node> {
-        let node = present(parent, field);
-        if node.is_none() {
-            self.error(parent.pos, format!("{} is required", join(path, field)));
-        }
-        node
-    }
-
-    pub(super) fn mapping<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n Node> {
-        if node.as_map().is_some() {
-            Some(node)
-        } else {
-            self.error(node.pos, format!("{path} must be a mapping, found {}", node.type_name()));
-            None
-        }
-    }
-
-    pub(super) fn list<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n [Node]> {
-        let items = node.as_seq();
-        if items.is_none() {
-            self.error(node.pos, format!("{path} must be a list, found {}", node.type_name()));
-        }
-        items
-    }
-
-    /// A non-empty string.
-    pub(super) fn string<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n str> {
-        match node.as_str() {
-            Some("") => {
-                self.error(node.pos, format!("{path} must not be empty"));
-                None
-            }
-            Some(text) => Some(text),
-            None => {
-                self.error(node.pos, format!("{path} must be a string, found {}", node.type_name()));
-                None
-            }
-        }
-    }
-
-    pub(super) fn number(&mut self, node: &Node, path: &str) -> Option<f64> {
-        match node.value {
-            Value::Int(i) => Some(i as f64),
-            Value::Float(f) => Some(f),
-            _ => {
-                self.error(node.pos, format!("{path} must be a number, found {}", node.type_name()));
-                None
-            }
-        }
-    }
-
-    pub(super) fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
-        match node.value {
-            Value::Bool(b) => Some(b),
-            _ => {
-                self.error(node.pos, format!("{path} must be true or false, found {}", node.type_name()));
-                None
-            }
-        }
-    }
-
-    /// `parent.field`, a required non-empty string.
-    pub(super) fn required_string<'n>(&mut self, parent: &'n Node, path: &str, field: &str) -> Option<&'n str> {
-        let node = self.required(parent, path, field)?;
-        self.string(node, &join(path, field))
-    }
-
-    /// `parent.field`, a non-empty string when present.
-    pub(super) fn optional_string<'n>(&mut self, parent: &'n Node, path: &str, field: &str) -> Option<&'n str> {
-        let node = present(parent, field)?;
-        self.string(node, &join(path, field))
-    }
-
-    /// `parent.field`, a required mapping.
-    pub(super) fn required_mapping<'n>(&mut self, parent: &'n Node, path: &str, field: &str) -> Option<&'n Node> {
-        let node = self.required(parent, path, field)?;
-        self.mapping(node, &join(path, field))
-    }
-
-    /// `parent.field`, a boolean when present.
-    pub(super) fn optional_bool(&mut self, parent: &Node, path: &str, field: &str) -> Option<bool> {
-        let node = present(parent, field)?;
-        self.boolean(node, &join(path, field))
-    }
-
-    /// A duration shorthand such as `28d`; `minutes_if_number` also takes a bare number of minutes.
-    pub(super) fn duration(&mut self, node: &Node, path: &str, minutes_if_number: bool) -> Option<Shorthand> {
+impl Durations for Reader {
+    fn duration(&mut self, node: &Node, path: &str, minutes_if_number: bool) -> Option<Shorthand> {
         let parsed = match &node.value {
             Value::Str(text) => parse_shorthand(text),
             Value::Int(count) if minutes_if_number => Shorthand::new(*count, Unit::Minute, &count.to_string()),
@@ -133,8 +29,7 @@ impl Reader {
         parsed.map_err(|reason| self.error(node.pos, format!("{path} {reason}"))).ok()
     }
 
-    /// A count and a unit name (`count: 30`, `unit: Day`), as OpenSLO v1alpha writes windows.
-    pub(super) fn count_and_unit(&mut self, parent: &Node, path: &str) -> Option<Shorthand> {
+    fn count_and_unit(&mut self, parent: &Node, path: &str) -> Option<Shorthand> {
         let count = self.required(parent, path, "count");
         let unit = self.required_string(parent, path, "unit");
         let (count, unit_text) = (count?, unit?);
@@ -158,16 +53,6 @@ impl Reader {
             .map_err(|reason| self.error(count.pos, format!("{count_path} {reason}")))
             .ok()
     }
-}
-
-/// `parent.field` when it is there and not null.
-pub(super) fn present<'n>(parent: &'n Node, field: &str) -> Option<&'n Node> {
-    parent.get(field).filter(|node| !node.is_null())
-}
-
-/// A field's path: `spec` and `service` make `spec.service`; an empty path is the document itself.
-pub(super) fn join(path: &str, field: &str) -> String {
-    if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") }
 }
 
 /// Where a field is written, for messages; the parent when the field is missing.

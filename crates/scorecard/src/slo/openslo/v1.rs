@@ -3,7 +3,7 @@
 use catalog::yaml::{Node, Pos};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
-use super::reader::{Reader, Shorthand, Unit, at, join, present};
+use super::reader::{Durations, Reader, Shorthand, Unit, at, join, present};
 use super::{
     AlertConditionDefinition, AlertPolicyDefinition, AlertingDraft, At, ConditionUse, DEFAULT_WINDOW_DAYS, DataSource,
     IndicatorUse, OPENSLO_V1, OPENSLO_V1ALPHA, ObjectiveThreshold, Operator, PolicyBody, PolicyUse, Queries, RawType,

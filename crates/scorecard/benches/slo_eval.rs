@@ -26,6 +26,8 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::SplitMix64;
 use scorecard::sli::import::import;
 use scorecard::sli::{
     MINUTE_RETENTION, Sample, StoredDefinition, StoredSlo, evaluate_all, evaluate_stored, refresh_statuses, status_name,
@@ -35,27 +37,6 @@ use scorecard::slo::{
 };
 use store::slos::{self, SloForm};
 use store::{DbConnection, PoolOptions, Store, with_backend};
-
-/// SplitMix64: the same data on every run and machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1_u64 << 53) as f64
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -119,11 +100,11 @@ fn forms(count: usize) -> Vec<SloForm> {
 }
 
 /// 30 days of one SLO's data as stored after compaction: hourly rollups up to the last day, then minutes.
-fn history(slo: &StoredSlo, now: DateTime<Utc>, rng: &mut Rng) -> (Vec<Bucket>, Vec<Sample>) {
+fn history(slo: &StoredSlo, now: DateTime<Utc>, rng: &mut SplitMix64) -> (Vec<Bucket>, Vec<Sample>) {
     let cutoff = (now - MINUTE_RETENTION).duration_trunc(Duration::hours(1)).unwrap_or(now);
     let first = (now - Duration::days(30)).duration_trunc(Duration::hours(1)).unwrap_or(now);
-    let per_minute = 20.0 + rng.unit() * 1_000.0;
-    let error_ratio = slo.definition.spec.objective.error_budget() * (0.05 + rng.unit() * 0.6);
+    let per_minute = 20.0 + rng.random::<f64>() * 1_000.0;
+    let error_ratio = slo.definition.spec.objective.error_budget() * (0.05 + rng.random::<f64>() * 0.6);
     let slices_per_hour = match slo.definition.spec.method {
         BudgetingMethod::Timeslices { slice, .. } | BudgetingMethod::RatioTimeslices { slice } => {
             60 / slice.num_minutes().max(1)
@@ -133,9 +114,9 @@ fn history(slo: &StoredSlo, now: DateTime<Utc>, rng: &mut Rng) -> (Vec<Bucket>, 
     let mut hours = Vec::with_capacity(24 * 30);
     let mut hour = first;
     while hour < cutoff {
-        let total = (per_minute * 60.0 * (0.6 + 0.8 * rng.unit())) as u64;
-        let bad = ((total as f64) * error_ratio * (0.5 + rng.unit())) as u64;
-        let bad_slices = u32::from(rng.unit() < 0.05);
+        let total = (per_minute * 60.0 * (0.6 + 0.8 * rng.random::<f64>())) as u64;
+        let bad = ((total as f64) * error_ratio * (0.5 + rng.random::<f64>())) as u64;
+        let bad_slices = u32::from(rng.random::<f64>() < 0.05);
         hours.push(Bucket {
             start: hour,
             minutes: 60,
@@ -151,8 +132,8 @@ fn history(slo: &StoredSlo, now: DateTime<Utc>, rng: &mut Rng) -> (Vec<Bucket>, 
     let mut minute = cutoff;
     let end = now.duration_trunc(Duration::minutes(1)).unwrap_or(now);
     while minute < end {
-        let total = (per_minute * (0.6 + 0.8 * rng.unit())) as u64;
-        let bad = ((total as f64) * error_ratio * 2.0 * rng.unit() + rng.unit()) as u64;
+        let total = (per_minute * (0.6 + 0.8 * rng.random::<f64>())) as u64;
+        let bad = ((total as f64) * error_ratio * 2.0 * rng.random::<f64>() + rng.random::<f64>()) as u64;
         minutes.push(Sample { minute, good: total - bad.min(total), total });
         minute += Duration::minutes(1);
     }
@@ -260,7 +241,7 @@ fn run(db: &BenchDb, count: usize, runs: usize, samples: usize) -> anyhow::Resul
     conn.transaction(|conn| slos::upsert_many(conn, &forms(count)))?;
     let stored: Vec<StoredSlo> =
         slos::all(&mut conn)?.into_iter().map(StoredSlo::from_row).collect::<Result<_, _>>()?;
-    let mut rng = Rng(0x5eed_510b_e4c4);
+    let mut rng = SplitMix64::seed_from_u64(0x5eed_510b_e4c4);
     for chunk in stored.chunks(250) {
         conn.transaction(|conn| -> anyhow::Result<()> {
             for slo in chunk {
@@ -300,7 +281,7 @@ fn run(db: &BenchDb, count: usize, runs: usize, samples: usize) -> anyhow::Resul
 
     let mut one = Vec::with_capacity(samples);
     for _ in 0..samples {
-        let slo = stored[rng.below(stored.len())].clone();
+        let slo = stored[rng.random_range(0..stored.len())].clone();
         let id = slo.row.id;
         let started = Instant::now();
         let state = evaluate_stored(&mut conn, slo, now)?;

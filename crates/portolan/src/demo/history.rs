@@ -18,6 +18,8 @@
 use std::f64::consts::PI;
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
+use rand::{Rng, RngCore, SeedableRng};
+use rand_xoshiro::SplitMix64;
 use scorecard::sli::{self, MINUTE_RETENTION, Sample, SliError, StoredSlo, hour_of, minute_of};
 use scorecard::slo::BudgetingMethod;
 use store::DbConnection;
@@ -62,24 +64,6 @@ struct Profile {
 const HOUR: i64 = 60;
 const DAY: i64 = 24 * HOUR;
 
-/// A small, fast, deterministic generator (SplitMix64); the history must not depend on a crate's algorithm.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1_u64 << 53) as f64
-    }
-}
-
 /// FNV-1a, to derive a seed from an SLO's name.
 fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
@@ -87,16 +71,16 @@ fn fnv1a(text: &str) -> u64 {
 
 /// The history of one SLO, by name; `budget` is its error budget `1 − target`.
 fn profile(name: &str, budget: f64) -> Profile {
-    let mut rng = SplitMix(SEED ^ fnv1a(name));
-    let steady = |rng: &mut SplitMix| {
-        let peak = 120.0 + (rng.unit() * 2_880.0).round();
-        let spent = 0.1 + rng.unit() * 0.4;
+    let mut rng = SplitMix64::seed_from_u64(SEED ^ fnv1a(name));
+    let steady = |rng: &mut SplitMix64| {
+        let peak = 120.0 + (rng.random::<f64>() * 2_880.0).round();
+        let spent = 0.1 + rng.random::<f64>() * 0.4;
         // One to three short blips, well before the alert windows (three days).
-        let blips = 1 + rng.next() % 3;
+        let blips = 1 + rng.next_u64() % 3;
         let episodes = (0..blips)
             .map(|_| Episode {
-                starts_ago: 4 * DAY + (rng.unit() * 25.0 * DAY as f64) as i64,
-                minutes: 5 + (rng.unit() * 25.0) as i64,
+                starts_ago: 4 * DAY + (rng.random::<f64>() * 25.0 * DAY as f64) as i64,
+                minutes: 5 + (rng.random::<f64>() * 25.0) as i64,
                 error_ratio: (budget * 12.0).min(0.5),
             })
             .collect();
@@ -152,17 +136,17 @@ fn samples(name: &str, budget: f64, end: DateTime<Utc>) -> Vec<Sample> {
         return Vec::new();
     }
     let last = minute_of(end) - Duration::minutes(1);
-    let mut rng = SplitMix(SEED.rotate_left(17) ^ fnv1a(name));
+    let mut rng = SplitMix64::seed_from_u64(SEED.rotate_left(17) ^ fnv1a(name));
     (0..DAYS * DAY)
         .rev()
         .map(|ago| {
             let minute = last - Duration::minutes(ago);
-            let shape = if profile.flat { 1.0 } else { traffic_shape(minute) * (0.9 + 0.2 * rng.unit()) };
+            let shape = if profile.flat { 1.0 } else { traffic_shape(minute) * (0.9 + 0.2 * rng.random::<f64>()) };
             let total = (profile.peak * shape).round().max(0.0) as u64;
             let ratio = profile.episodes.iter().find(|e| e.covers(ago)).map_or(profile.error_ratio, |e| e.error_ratio);
             // Errors vary from minute to minute around the ratio; rounding is random so that small counts keep it.
-            let expected = total as f64 * ratio * (0.5 + rng.unit());
-            let bad = ((expected + rng.unit()).floor() as u64).min(total);
+            let expected = total as f64 * ratio * (0.5 + rng.random::<f64>());
+            let bad = ((expected + rng.random::<f64>()).floor() as u64).min(total);
             Sample { minute, good: total - bad, total }
         })
         .collect()

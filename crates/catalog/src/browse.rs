@@ -10,12 +10,15 @@ use store::{DbConnection, sources};
 
 use crate::descriptor::Problem;
 use crate::entity::{DEFAULT_NAMESPACE, EntityRef, Kind};
+use crate::golden_path::{DriftStatus, GoldenPath};
 use crate::graph::{self, Layout, Neighbour};
 use crate::index::CatalogIndex;
 
 pub const DEFAULT_LIMIT: i64 = 25;
 /// The query parameter of the SLO-status filter, on `/catalog` and `GET /api/v1/entities`.
 pub const SLO_STATUS_PARAM: &str = "slo_status";
+/// The query parameter of the golden-path filter (a Component's drift), on `/catalog` and `GET /api/v1/entities`.
+pub const GOLDEN_PATH_PARAM: &str = "golden_path";
 pub const MAX_LIMIT: i64 = 500;
 
 /// Which entities a list shows. Values within one dimension are alternatives; dimensions all apply.
@@ -33,6 +36,8 @@ pub struct EntityFilter {
     pub words: Vec<String>,
     /// The worst SLO status of a Component (only Components have one).
     pub slo_statuses: Vec<SloStatus>,
+    /// Where a Component stands against its golden-path template (only Components have a drift).
+    pub drifts: Vec<DriftStatus>,
 }
 
 /// A Component's SLO status at a glance: the worst status of its SLOs, or [`SloStatus::NoSlos`]. The order is the
@@ -112,6 +117,8 @@ pub enum Facet {
     Lifecycle,
     Tag,
     SloStatus,
+    /// A Component's golden-path drift.
+    Drift,
 }
 
 impl EntityFilter {
@@ -125,6 +132,7 @@ impl EntityFilter {
             Facet::Lifecycle => filter.lifecycles.clear(),
             Facet::Tag => filter.tags.clear(),
             Facet::SloStatus => filter.slo_statuses.clear(),
+            Facet::Drift => filter.drifts.clear(),
         }
         filter
     }
@@ -169,8 +177,8 @@ pub struct QueryError {
 }
 
 impl ListQuery {
-    /// Parses `kind`, `type`, `owner`, `lifecycle`, `tag`, `namespace`, `slo_status` (each may repeat), `q`, `sort`,
-    /// `limit`, `cursor`.
+    /// Parses `kind`, `type`, `owner`, `lifecycle`, `tag`, `namespace`, `slo_status`, `golden_path` (each may repeat),
+    /// `q`, `sort`, `limit`, `cursor`.
     pub fn parse(params: &[(String, String)]) -> Result<ListQuery, QueryError> {
         let mut query = ListQuery { limit: DEFAULT_LIMIT, ..ListQuery::default() };
         for (key, value) in params {
@@ -199,6 +207,18 @@ impl ListQuery {
                     })?;
                     if !filter.slo_statuses.contains(&status) {
                         filter.slo_statuses.push(status);
+                    }
+                }
+                GOLDEN_PATH_PARAM => {
+                    let status = DriftStatus::parse(value).ok_or_else(|| QueryError {
+                        field: GOLDEN_PATH_PARAM,
+                        message: format!(
+                            "unknown golden-path drift `{value}`; use {}",
+                            DriftStatus::ALL.map(DriftStatus::as_str).join(", ")
+                        ),
+                    })?;
+                    if !filter.drifts.contains(&status) {
+                        filter.drifts.push(status);
                     }
                 }
                 "owner" => {
@@ -259,6 +279,7 @@ impl ListQuery {
         params.extend(f.tags.iter().map(|v| ("tag", v.clone())));
         params.extend(f.namespaces.iter().map(|v| ("namespace", v.clone())));
         params.extend(f.slo_statuses.iter().map(|v| (SLO_STATUS_PARAM, v.as_str().to_owned())));
+        params.extend(f.drifts.iter().map(|v| (GOLDEN_PATH_PARAM, v.as_str().to_owned())));
         if !self.q.is_empty() {
             params.push(("q", self.q.clone()));
         }
@@ -297,6 +318,8 @@ pub struct ListItem {
     pub owner: Option<OwnerLabel>,
     /// A Component's worst SLO status; `None` for other kinds.
     pub slo_status: Option<SloStatus>,
+    /// A Component's golden-path drift; `None` for other kinds.
+    pub golden_path: Option<GoldenPath>,
 }
 
 impl ListItem {
@@ -354,6 +377,7 @@ pub fn with_owners(index: &CatalogIndex, rows: Vec<&EntitySummary>) -> Vec<ListI
         .map(|r| ListItem {
             owner: r.owner_ref.as_deref().map(|o| owner_label(index, o)),
             slo_status: index.slo_status(&r.entity_ref),
+            golden_path: index.golden_path(&r.entity_ref),
             entity: r.clone(),
         })
         .collect()
@@ -384,6 +408,7 @@ pub fn facets(index: &CatalogIndex, query: &ListQuery) -> Vec<FacetGroup> {
         .map(|(facet, counts)| {
             let facet = *facet;
             let slo_statuses: Vec<String>;
+            let drifts: Vec<String>;
             let (name, title, selected) = match facet {
                 Facet::Kind => ("kind", "kind", &f.kinds),
                 Facet::Type => ("type", "type", &f.types),
@@ -394,6 +419,10 @@ pub fn facets(index: &CatalogIndex, query: &ListQuery) -> Vec<FacetGroup> {
                     slo_statuses = f.slo_statuses.iter().map(|s| s.as_str().to_owned()).collect();
                     (SLO_STATUS_PARAM, "SLO status", &slo_statuses)
                 }
+                Facet::Drift => {
+                    drifts = f.drifts.iter().map(|s| s.as_str().to_owned()).collect();
+                    (GOLDEN_PATH_PARAM, "Golden path", &drifts)
+                }
             };
             let values = counts
                 .iter()
@@ -402,6 +431,9 @@ pub fn facets(index: &CatalogIndex, query: &ListQuery) -> Vec<FacetGroup> {
                         Facet::Owner => owner_label(index, value).display_name,
                         Facet::SloStatus => {
                             SloStatus::parse(value).map_or_else(|| value.clone(), |s| s.label().to_owned())
+                        }
+                        Facet::Drift => {
+                            DriftStatus::parse(value).map_or_else(|| value.clone(), |s| s.label().to_owned())
                         }
                         _ => value.clone(),
                     },
@@ -619,6 +651,28 @@ pub struct TeamView {
     pub subtree: Vec<String>,
     pub owned: Vec<ListItem>,
     pub owned_total: i64,
+    /// The services (Components) the group and its sub-teams own, all of them (not only those in `owned`).
+    pub services: i64,
+    /// Of those, how many are behind their golden-path template.
+    pub services_behind: i64,
+}
+
+impl TeamView {
+    /// The catalog list of the services the group and its sub-teams own that are behind their golden path.
+    pub fn behind_query(&self) -> ListQuery {
+        services_of(&self.subtree, vec![DriftStatus::Behind])
+    }
+}
+
+/// The Components owned by any of `owners` with one of these drifts (any drift when empty).
+fn services_of(owners: &[String], drifts: Vec<DriftStatus>) -> ListQuery {
+    let filter = EntityFilter {
+        kinds: vec![Kind::Component.as_str().to_owned()],
+        owners: owners.to_vec(),
+        drifts,
+        ..EntityFilter::default()
+    };
+    ListQuery { filter, limit: DEFAULT_LIMIT, ..ListQuery::default() }
 }
 
 pub const TEAM_OWNED_LIMIT: i64 = 200;
@@ -647,7 +701,9 @@ pub fn team(
     };
     let page = list(index, &query);
     let (owned, owned_total) = (page.items, page.total);
-    Ok(Some(TeamView { group, parent, children, members, subtree, owned, owned_total }))
+    let services = index.count(&services_of(&subtree, Vec::new()).filter);
+    let services_behind = index.count(&services_of(&subtree, vec![DriftStatus::Behind]).filter);
+    Ok(Some(TeamView { group, parent, children, members, subtree, owned, owned_total, services, services_behind }))
 }
 
 /// A group and all groups below it, following parentOf relations breadth-first (cycles are cut).

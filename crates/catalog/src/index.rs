@@ -10,6 +10,10 @@
 //! (`store::stats::SLO_STATUSES`), read in the same query as the generation. When only the fingerprint moved, the
 //! new index shares the catalog rows of the old one and re-reads just the statuses (one small query), so the
 //! SLO-status facet and column follow the statuses from the next request on.
+//!
+//! A Component's golden-path drift is computed while the rows are read, from its annotations and the template
+//! versions kept (`store::templates`, read once per build). Keeping a new template version moves the catalog
+//! generation (the scaffolding crate's `versions::sync` does), so the drift facet and column follow it.
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -17,15 +21,22 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use lru::LruCache;
 use memchr::memmem;
+use semver::Version;
+use serde_json::Value as Json;
 use store::entities::{self, EntitySummary};
 use store::{DbConnection, StoreResult, stats};
 
 use crate::browse::{Cursor, EntityFilter, Facet, ListQuery, SloStatus, SortKey, encode_cursor};
+use crate::entity::{EntityRef, Kind};
+use crate::golden_path::{self, DriftStatus, GoldenPath, SOURCE_TEMPLATE_ANNOTATION, TEMPLATE_VERSION_ANNOTATION};
 
 const NONE: u32 = u32::MAX;
 
 /// The SLO column of an entity that is not a Component (only Components have SLOs).
 const NO_SLO_COLUMN: u8 = u8::MAX;
+
+/// The drift column of an entity that is not a Component (only Components are made from golden paths).
+const NO_DRIFT: u8 = u8::MAX;
 
 /// Interned facet values, so that counting is indexing into a vector.
 #[derive(Default)]
@@ -60,6 +71,10 @@ struct Row {
     lifecycle: u32,
     namespace: u32,
     tags: Vec<u32>,
+    /// A Component's [`DriftStatus`] (`as u8`), or [`NO_DRIFT`].
+    drift: u8,
+    /// How many template versions a Component is behind (0 unless behind).
+    behind: u32,
 }
 
 /// The catalog's list columns at one generation, shared by the indexes of that generation.
@@ -111,7 +126,8 @@ pub struct IndexPage<'a> {
     pub next_cursor: Option<String>,
 }
 
-const DIMENSIONS: [Facet; 6] = [Facet::Kind, Facet::Type, Facet::Owner, Facet::Lifecycle, Facet::Tag, Facet::SloStatus];
+const DIMENSIONS: [Facet; 7] =
+    [Facet::Kind, Facet::Type, Facet::Owner, Facet::Lifecycle, Facet::Tag, Facet::SloStatus, Facet::Drift];
 
 fn bit(facet: Facet) -> u8 {
     match facet {
@@ -121,6 +137,7 @@ fn bit(facet: Facet) -> u8 {
         Facet::Lifecycle => 8,
         Facet::Tag => 16,
         Facet::SloStatus => 64,
+        Facet::Drift => 128,
     }
 }
 
@@ -135,12 +152,13 @@ struct Compiled {
     tags: Option<Vec<u32>>,
     namespaces: Option<Vec<u32>>,
     slo_statuses: Option<Vec<u8>>,
+    drifts: Option<Vec<u8>>,
     /// One precompiled substring searcher per word.
     words: Vec<memmem::Finder<'static>>,
 }
 
 impl CatalogIndex {
-    /// Reads every entity's list columns and every SLO's status from the database.
+    /// Reads every entity's list columns, every SLO's status and every template version from the database.
     pub fn build(conn: &mut DbConnection) -> StoreResult<CatalogIndex> {
         let (generation, slo_statuses) = versions(conn)?;
         CatalogIndex::build_at(conn, generation, slo_statuses)
@@ -176,19 +194,23 @@ impl CatalogIndex {
 }
 
 impl Rows {
-    /// Reads every entity's list columns.
+    /// Reads every entity's list columns, and the drift of every Component against the template versions kept.
     fn read(conn: &mut DbConnection) -> StoreResult<Rows> {
         let summaries = entities::all_for_index(conn)?;
         let mut tags_by_id: HashMap<i64, Vec<String>> = HashMap::new();
         for (id, tag) in entities::all_tags(conn)? {
             tags_by_id.entry(id).or_default().push(tag);
         }
+        let drifts = Drifts::read(conn)?;
         let mut values = Interner::default();
         let mut rows: Vec<Row> = summaries
             .into_iter()
             .map(|(summary, search_text)| {
                 let tags = tags_by_id.remove(&summary.id).unwrap_or_default();
+                let (drift, behind) = drifts.column(&summary);
                 Row {
+                    drift,
+                    behind,
                     kind: values.intern(Some(&summary.kind)),
                     spec_type: values.intern(summary.spec_type.as_deref()),
                     owner: values.intern(summary.owner_ref.as_deref()),
@@ -235,6 +257,65 @@ impl Rows {
     }
 }
 
+/// What a Component's drift is computed from: the template versions kept, and the annotations of the Components
+/// that name a template.
+struct Drifts {
+    /// The semver versions of each template, by template ref (`template:default/rust-http-service`).
+    known: HashMap<String, Vec<Version>>,
+    /// `(template, version)` annotations by Component ref; Components not here name no template.
+    annotated: HashMap<String, (String, Option<String>)>,
+}
+
+impl Drifts {
+    fn read(conn: &mut DbConnection) -> StoreResult<Drifts> {
+        let mut known: HashMap<String, Vec<Version>> = HashMap::new();
+        for kept in store::templates::all(conn)? {
+            // A version that is not semver was never kept by the scaffolding; one that is there anyway counts for none.
+            if let Ok(version) = Version::parse(&kept.version) {
+                let template = EntityRef::new(Kind::Template.as_str(), &kept.namespace, &kept.name).to_string();
+                known.entry(template).or_default().push(version);
+            }
+        }
+        // Only the bodies that mention the annotation are read and parsed; the others name no template.
+        let bodies = entities::bodies_of_kind_containing(conn, Kind::Component.as_str(), SOURCE_TEMPLATE_ANNOTATION)?;
+        let annotated = bodies
+            .into_iter()
+            .filter_map(|(entity_ref, body)| {
+                let body: Json = serde_json::from_str(&body).ok()?;
+                let annotations = body.get("metadata")?.get("annotations")?;
+                let text = |key: &str| {
+                    annotations
+                        .get(key)
+                        .and_then(Json::as_str)
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_owned)
+                };
+                let template = text(SOURCE_TEMPLATE_ANNOTATION)?;
+                Some((entity_ref, (template, text(TEMPLATE_VERSION_ANNOTATION))))
+            })
+            .collect();
+        Ok(Drifts { known, annotated })
+    }
+
+    /// A row's drift column: its [`DriftStatus`] and how many versions behind; [`NO_DRIFT`] for other kinds.
+    fn column(&self, summary: &EntitySummary) -> (u8, u32) {
+        if summary.kind != Kind::Component.as_str() {
+            return (NO_DRIFT, 0);
+        }
+        let (template, version) = match self.annotated.get(&summary.entity_ref) {
+            Some((template, version)) => (Some(template.as_str()), version.as_deref()),
+            None => (None, None),
+        };
+        let known = template
+            .and_then(golden_path::template_ref)
+            .and_then(|template| self.known.get(&template.to_string()))
+            .map_or(&[][..], Vec::as_slice);
+        let drift = GoldenPath::of(&golden_path::drift(template, version, known));
+        (drift.status as u8, drift.behind)
+    }
+}
+
 /// The catalog generation and the SLO-status fingerprint, in one query.
 fn versions(conn: &mut DbConnection) -> StoreResult<(i64, Option<i64>)> {
     let found = stats::get_many(conn, &[stats::GENERATION, stats::SLO_STATUSES])?;
@@ -261,6 +342,13 @@ impl CatalogIndex {
         SloStatus::ALL.get(usize::from(*self.slo.get(i as usize)?)).copied()
     }
 
+    /// A Component's golden-path drift; `None` for other entities.
+    pub fn golden_path(&self, entity_ref: &str) -> Option<GoldenPath> {
+        let row = &self.catalog.rows[*self.catalog.by_ref.get(entity_ref)? as usize];
+        let status = DriftStatus::ALL.get(usize::from(row.drift)).copied()?;
+        Some(GoldenPath { status, behind: row.behind })
+    }
+
     fn compile(&self, filter: &EntityFilter) -> Compiled {
         let set = |values: &[String]| (!values.is_empty()).then(|| self.catalog.values.lookup(values));
         Compiled {
@@ -272,6 +360,7 @@ impl CatalogIndex {
             namespaces: set(&filter.namespaces),
             slo_statuses: (!filter.slo_statuses.is_empty())
                 .then(|| filter.slo_statuses.iter().map(|status| *status as u8).collect()),
+            drifts: (!filter.drifts.is_empty()).then(|| filter.drifts.iter().map(|status| *status as u8).collect()),
             words: filter.words.iter().map(|w| memmem::Finder::new(w.as_bytes()).into_owned()).collect(),
         }
     }
@@ -297,6 +386,9 @@ impl CatalogIndex {
         }
         if f.slo_statuses.as_ref().is_some_and(|allowed| !allowed.contains(&slo)) {
             mask |= bit(Facet::SloStatus);
+        }
+        if f.drifts.as_ref().is_some_and(|allowed| !allowed.contains(&row.drift)) {
+            mask |= bit(Facet::Drift);
         }
         if fails(&f.namespaces, row.namespace) || !f.words.iter().all(|w| w.find(row.search_text.as_bytes()).is_some())
         {
@@ -327,7 +419,11 @@ impl CatalogIndex {
         let mut total = 0;
         let mut counts: Vec<Vec<i64>> = DIMENSIONS
             .iter()
-            .map(|facet| vec![0; if *facet == Facet::SloStatus { SloStatus::ALL.len() } else { values.len() }])
+            .map(|facet| match facet {
+                Facet::SloStatus => vec![0; SloStatus::ALL.len()],
+                Facet::Drift => vec![0; DriftStatus::ALL.len()],
+                _ => vec![0; values.len()],
+            })
             .collect();
         for (i, row) in rows.iter().enumerate() {
             let slo = self.slo.get(i).copied().unwrap_or(NO_SLO_COLUMN);
@@ -354,6 +450,8 @@ impl CatalogIndex {
                     Facet::Tag => row.tags.iter().for_each(|t| add(*t)),
                     Facet::SloStatus if slo != NO_SLO_COLUMN => add(u32::from(slo)),
                     Facet::SloStatus => {}
+                    Facet::Drift if row.drift != NO_DRIFT => add(u32::from(row.drift)),
+                    Facet::Drift => {}
                 }
             }
         }
@@ -366,6 +464,11 @@ impl CatalogIndex {
                     // Worst first, whatever the counts.
                     let statuses = counted.filter_map(|(id, n)| Some((SloStatus::ALL.get(id)?.as_str().to_owned(), n)));
                     return (*facet, statuses.collect());
+                }
+                if *facet == Facet::Drift {
+                    // In the facet's order, whatever the counts.
+                    let drifts = counted.filter_map(|(id, n)| Some((DriftStatus::ALL.get(id)?.as_str().to_owned(), n)));
+                    return (*facet, drifts.collect());
                 }
                 let mut values: Vec<(String, i64)> = counted.map(|(id, n)| (values[id].clone(), n)).collect();
                 values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

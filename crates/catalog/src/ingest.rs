@@ -29,8 +29,13 @@ pub trait ForeignFormat: Send + Sync {
     fn name(&self) -> &'static str;
     /// Whether this format takes the document (by its apiVersion, kind or version key).
     fn claims(&self, doc: &yaml::Node) -> bool;
-    /// Checks one file's documents of this format.
-    fn check(&self, docs: &[yaml::Node]) -> Vec<Problem>;
+    /// Checks one file's documents of this format (`file` for what lies beside it, a template's skeletons).
+    fn check(&self, file: &Path, docs: &[yaml::Node]) -> Vec<Problem>;
+    /// Whether the documents it claims are catalog entities too, read as such besides this format's own check (a
+    /// Template is an entity, and a folder of skeletons).
+    fn also_entity(&self) -> bool {
+        false
+    }
     /// Checks the documents of every file together (each file given by its shown path), for what no single file
     /// shows: a reference to another file, a name defined twice, a service missing from `entities` (the references
     /// of every entity read). Problems [`check`](Self::check) found may be given again; callers drop repeats.
@@ -232,7 +237,9 @@ pub fn read_file(path: &Path, text: &str, boundary: &Path, options: &IngestOptio
     for doc in &documents {
         if let Some(i) = options.formats.0.iter().position(|format| format.claims(doc)) {
             claimed[i].push(doc.clone());
-            continue;
+            if !options.formats.0[i].also_entity() {
+                continue;
+            }
         }
         match read_document(doc, &mut subst, &mut parsed.problems) {
             Document::Entity(entity) => {
@@ -252,8 +259,17 @@ pub fn read_file(path: &Path, text: &str, boundary: &Path, options: &IngestOptio
     }
     for (format, docs) in options.formats.0.iter().zip(claimed) {
         if !docs.is_empty() {
-            parsed.problems.extend(format.check(&docs));
-            parsed.foreign.push((format.name(), docs));
+            // An entity's own checks may have said the same at the same place already.
+            for problem in format.check(path, &docs) {
+                let said =
+                    |p: &&Problem| p.line == problem.line && p.col == problem.col && p.is_error() == problem.is_error();
+                if !parsed.problems.iter().any(|p| said(&p)) {
+                    parsed.problems.push(problem);
+                }
+            }
+            if !format.also_entity() {
+                parsed.foreign.push((format.name(), docs));
+            }
         }
     }
     parsed.problems.sort_by_key(|p| (p.line, p.col));
@@ -350,12 +366,28 @@ fn is_yaml(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
-/// The YAML files under a folder, in a stable order, skipping hidden folders.
+/// The file that makes a folder a golden-path template's: below it are skeletons, not descriptors.
+pub const TEMPLATE_FILE: &str = "template.yaml";
+
+/// The YAML files under a folder, in a stable order, skipping hidden folders. Of a folder holding a
+/// [`TEMPLATE_FILE`], only that file is read: the rest of it is the template's skeletons, whose `catalog-info.yaml`
+/// files are templates of descriptors, not descriptors.
 fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut template_folders: HashMap<PathBuf, bool> = HashMap::new();
+    let mut in_template_folder = |path: &Path| {
+        let Some(parent) = path.parent() else {
+            return false;
+        };
+        *template_folders.entry(parent.to_owned()).or_insert_with(|| parent.join(TEMPLATE_FILE).is_file())
+    };
     walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_entry(move |e| {
+            e.depth() == 0
+                || (!e.file_name().to_string_lossy().starts_with('.')
+                    && (e.file_name() == TEMPLATE_FILE || !in_template_folder(e.path())))
+        })
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file() && is_yaml(e.path()))
         .map(walkdir::DirEntry::into_path)
@@ -611,6 +643,25 @@ pub fn ingest(
     })?;
     progress.finished();
     Ok(report)
+}
+
+/// Takes one file out of the catalog, with its entities: for a file registered by a run that then failed. Returns how
+/// many entities went.
+pub fn forget(store: &Store, path: &Path) -> Result<usize, IngestError> {
+    let key = path.to_string_lossy().into_owned();
+    store.transaction::<_, IngestError>(|conn| {
+        let ids: Vec<i64> = sources::under_roots(conn, std::slice::from_ref(&key))?
+            .into_iter()
+            .filter(|s| s.path == key)
+            .map(|s| s.id)
+            .collect();
+        let removed = usize::try_from(entity_rows::count_by_source(conn, &ids)?).unwrap_or(0);
+        if !ids.is_empty() {
+            sources::delete(conn, &ids)?;
+            stats::increment(conn, stats::GENERATION)?;
+        }
+        Ok(removed)
+    })
 }
 
 /// A changed file, read and checked, ready to write.

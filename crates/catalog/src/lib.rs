@@ -5,6 +5,7 @@ pub mod browse;
 pub mod descriptor;
 pub mod entity;
 pub mod fields;
+pub mod golden_path;
 pub mod graph;
 pub mod index;
 pub mod ingest;

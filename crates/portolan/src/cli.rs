@@ -1,6 +1,6 @@
-//! The one-shot commands: ingest, validate, migrate, token.
+//! The one-shot commands: ingest, validate, scaffold, migrate, token.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -95,6 +95,110 @@ pub fn validate(settings: &Settings, paths: &[PathBuf]) -> anyhow::Result<ExitCo
     print_problems(&report);
     println!("{} entities in {} files, {} errors", report.added, report.files, report.error_count());
     Ok(if report.error_count() > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `portolan scaffold`: the template's form checks the values, its fetch steps render into `out` (with the
+/// descriptor stamped as a run stamps it); publishing and registration are the portal's (`/create`,
+/// `POST /api/v1/scaffold`), so they are listed, not run.
+pub fn scaffold(
+    settings: &Settings,
+    template: &str,
+    values: &[String],
+    out: &Path,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let (template, bundle) = load_template(settings, template)?;
+    let mut pairs = Vec::new();
+    for value in values {
+        let (key, value) =
+            value.split_once('=').ok_or_else(|| anyhow::anyhow!("--set `{value}`: write it as KEY=VALUE"))?;
+        pairs.push((key.trim().to_owned(), value.to_owned()));
+    }
+    let parameters = match template.form.validate_form(pairs) {
+        Ok(parameters) => parameters,
+        Err(errors) => {
+            for line in errors.to_string().lines() {
+                eprintln!("--set {line}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let renderer = scaffolding::render::Renderer::default();
+    let limits = scaffolding::skeleton::Limits::default();
+    let planned = scaffolding::skeleton::dry_run(&template, &bundle, &parameters, &renderer, &limits)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", template.entity_ref))?;
+    let mut files = planned.files;
+    if let Some(register) = template.steps.iter().find(|s| s.action == scaffolding::template::Action::CatalogRegister) {
+        let path = register.input_str("catalogInfoPath").unwrap_or("/catalog-info.yaml").trim_start_matches('/');
+        if let Some(text) = files.text(path) {
+            let stamped = scaffolding::register::stamp(
+                path,
+                text,
+                &template.entity_ref.to_string(),
+                &template.version.to_string(),
+            )?;
+            let relative =
+                scaffolding::skeleton::RelativePath::parse(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+            files.insert(relative, stamped.text.into_bytes(), true)?;
+        }
+    }
+    for step in &planned.steps {
+        let note = match &step.outcome {
+            scaffolding::skeleton::Outcome::Fetched { files } => format!("rendered {files} files"),
+            scaffolding::skeleton::Outcome::Skipped => "skipped: its `if` is false".to_owned(),
+            scaffolding::skeleton::Outcome::NotSupported { reason } => format!("not supported: {reason}"),
+            scaffolding::skeleton::Outcome::WouldRun => {
+                "not run from the terminal; run the template in the portal to publish and register".to_owned()
+            }
+        };
+        eprintln!("step {} ({}): {note}", step.label, step.action);
+    }
+    if dry_run {
+        for (path, contents) in files.iter() {
+            println!("{path}\t{} bytes", contents.len());
+        }
+        println!("{} files, {} bytes; nothing written (--dry-run)", files.len(), files.total_bytes());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        anyhow::bail!("{} is not empty; scaffold writes into a new or empty folder", out.display());
+    }
+    for (path, contents) in files.iter() {
+        let target = out.join(path.as_str());
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&target, contents)?;
+    }
+    println!("{} files written to {} from {} {}", files.len(), out.display(), template.entity_ref, template.version);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A template by path (its file or folder) or by name in the catalog (its latest kept version).
+fn load_template(settings: &Settings, template: &str) -> anyhow::Result<(scaffolding::Template, scaffolding::Bundle)> {
+    let path = Path::new(template);
+    if path.exists() {
+        let limits = scaffolding::skeleton::Limits::default();
+        let bundle =
+            scaffolding::Bundle::read(path, &limits).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let renderer = scaffolding::render::Renderer::default();
+        let report = scaffolding::validate::validate_bundle(&bundle, path, &renderer, &limits);
+        let shown = report.to_string();
+        let Some(template) = report.template else {
+            anyhow::bail!("the template does not validate:\n{shown}");
+        };
+        return Ok((template, bundle));
+    }
+    let store = Store::open(&settings.database_url, &settings.pool_options())?;
+    let entity_ref = catalog::entity::EntityRef::parse(
+        template,
+        Some(catalog::entity::Kind::Template),
+        catalog::entity::DEFAULT_NAMESPACE,
+    )
+    .map_err(|e| anyhow::anyhow!("`{template}` is neither a file nor a template name: {e}"))?;
+    scaffolding::versions::load_latest(&mut *store.conn()?, &entity_ref)?.ok_or_else(|| {
+        anyhow::anyhow!("`{template}` is neither a file nor a template in the catalog at {}", settings.database_url)
+    })
 }
 
 pub fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {

@@ -13,6 +13,9 @@ use store::{Store, entities, slos, sources};
 use crate::settings::Settings;
 
 static DEMO_CATALOG: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/demo/catalog");
+/// The older versions of the demo's golden paths (the latest are in the catalog), and what the demo services were
+/// made with.
+static DEMO_GOLDEN_PATH_HISTORY: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/demo/golden-path-history");
 
 /// The folder the demo catalog is unpacked into.
 pub fn folder(data_dir: &Path) -> PathBuf {
@@ -51,6 +54,11 @@ pub fn after_ingest(settings: &Settings, store: &Store, now: DateTime<Utc>) {
         return;
     }
     let started = std::time::Instant::now();
+    match record_golden_path_history(store, &settings.data_dir) {
+        Ok(recorded) if recorded > 0 => tracing::info!(versions = recorded, "demo golden-path history recorded"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "the demo golden-path history could not be recorded"),
+    }
     match write_history_if_new(store, &folder(&settings.data_dir), now) {
         Ok(Some(written)) => tracing::info!(
             slos = written.slos,
@@ -85,4 +93,57 @@ pub fn write_history_if_new(
         }
         Ok(Some(history::write(conn, &demo, now)?))
     })
+}
+
+/// Keeps the older versions of the demo's golden paths and records what its scaffolded services were made with;
+/// returns how many versions were new. Safe to run again.
+pub fn record_golden_path_history(store: &Store, data_dir: &Path) -> anyhow::Result<usize> {
+    let dir = data_dir.join("demo-golden-path-history");
+    std::fs::create_dir_all(&dir)?;
+    DEMO_GOLDEN_PATH_HISTORY.extract(&dir)?;
+    let limits = scaffolding::skeleton::Limits::default();
+    let renderer = scaffolding::render::Renderer::default();
+    let mut conn = store.conn()?;
+    let mut recorded = 0;
+    for template_dir in sorted_folders(&dir)? {
+        for version_dir in sorted_folders(&template_dir)? {
+            let bundle = scaffolding::Bundle::read(&version_dir, &limits)?;
+            let file = version_dir.join(scaffolding::validate::TEMPLATE_FILE);
+            let report = scaffolding::validate::validate_bundle(&bundle, &file, &renderer, &limits);
+            let shown = report.to_string();
+            let template = report.template.ok_or_else(|| anyhow::anyhow!("{}: {shown}", file.display()))?;
+            let path = file.to_string_lossy();
+            let saved = scaffolding::versions::record(&mut conn, &template, &bundle, &path, store::now())?;
+            recorded += usize::from(saved == store::templates::Saved::New);
+        }
+    }
+    let services = std::fs::read_to_string(dir.join("services.yaml"))?;
+    let docs = catalog::yaml::parse_documents(&services, catalog::yaml::Limits::default())
+        .map_err(|e| anyhow::anyhow!("services.yaml:{}: {}", e.pos, e.message))?;
+    for entry in docs.iter().flat_map(|doc| doc.as_seq().unwrap_or_default()) {
+        let text = |key: &str| entry.get(key).and_then(|n| n.as_str()).unwrap_or_default().to_owned();
+        let parameters = entry.get("parameters").map(catalog::yaml::Node::to_json).unwrap_or_default();
+        store::registrations::record_scaffolded(
+            &mut conn,
+            &store::registrations::ScaffoldedRow {
+                entity_ref: format!("component:default/{}", text("service")),
+                template_ref: format!("template:default/{}", text("template")),
+                template_version: text("version"),
+                parameters: parameters.to_string(),
+                task_id: None,
+                created_at: store::now(),
+            },
+        )?;
+    }
+    if recorded > 0 {
+        store::stats::increment(&mut conn, store::stats::GENERATION)?;
+    }
+    Ok(recorded)
+}
+
+fn sorted_folders(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut folders: Vec<PathBuf> =
+        std::fs::read_dir(dir)?.filter_map(Result::ok).map(|entry| entry.path()).filter(|path| path.is_dir()).collect();
+    folders.sort();
+    Ok(folders)
 }

@@ -1,12 +1,14 @@
 //! The Portolan binary: command line, settings, the actix application and its background work.
 
 pub mod cli;
+pub mod csrf;
 pub mod demo;
 pub mod errors;
 pub mod metrics;
 pub mod poller;
 pub mod refresh;
 pub mod routes;
+pub mod scaffold_jobs;
 pub mod settings;
 pub mod slo_jobs;
 pub mod telemetry;
@@ -32,6 +34,8 @@ pub struct AppState {
     /// The catalog locations read on refresh, the demo organisation included when it is loaded.
     pub locations: Vec<PathBuf>,
     pub refresh_now: Arc<Notify>,
+    /// Wakes this process's scaffolder worker when a task is queued here.
+    pub scaffold_now: Arc<Notify>,
     /// What lists, search and facets read; rebuilt when the catalog changes.
     pub index: catalog::index::SharedIndex,
 }
@@ -64,6 +68,7 @@ impl Application {
             metrics: Metrics::new()?,
             locations,
             refresh_now: Arc::new(Notify::new()),
+            scaffold_now: Arc::new(Notify::new()),
             index: catalog::index::SharedIndex::default(),
             settings,
         });
@@ -87,7 +92,9 @@ impl Application {
         let refresher = tokio::spawn(refresh::run(self.state.clone()));
         let poller = tokio::spawn(poller::run(self.state.clone()));
         let slo_upkeep = tokio::spawn(slo_jobs::run(self.state.clone(), refresh::holder()));
+        let scaffolder = tokio::spawn(scaffold_jobs::run(self.state.clone(), refresh::holder()));
         let result = self.server.await;
+        scaffolder.abort();
         refresher.abort();
         poller.abort();
         slo_upkeep.abort();

@@ -39,6 +39,20 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Runs a golden-path template from the terminal: renders it with the given values into a folder.
+    Scaffold {
+        /// A template's name in the catalog (its latest version), or the path of its template.yaml or folder.
+        template: String,
+        /// A parameter value, KEY=VALUE (repeat for lists); defaults apply to the rest.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        values: Vec<String>,
+        /// The folder to write (created; must be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// Prints the files it would write and writes nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Applies pending database migrations.
     Migrate,
     /// API tokens for machines (CI pushing SLI events, registering services).
@@ -88,6 +102,9 @@ fn main() -> ExitCode {
         Command::Serve { .. } => portolan::serve(settings),
         Command::Ingest { paths } => portolan::cli::ingest(&settings, &paths),
         Command::Validate { paths } => portolan::cli::validate(&settings, &paths),
+        Command::Scaffold { template, values, out, dry_run } => {
+            portolan::cli::scaffold(&settings, &template, &values, &out, dry_run)
+        }
         Command::Migrate => portolan::cli::migrate(&settings),
         Command::Token { command: TokenCommand::Create { name, team, expires_in_days } } => {
             portolan::cli::token_create(&settings, &name, team.as_deref(), expires_in_days)

@@ -44,10 +44,20 @@ pub async fn run(state: web::Data<AppState>) {
     }
 }
 
+/// What a refresh reads: the configured locations (the demo's among them), the templates folder, and the
+/// descriptors scaffolder runs registered.
+pub fn all_locations(state: &AppState) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut locations = state.locations.clone();
+    locations.extend(state.settings.templates_folder.clone());
+    locations.extend(crate::scaffold_jobs::registered_locations(&state.store)?);
+    Ok(locations)
+}
+
 /// Refreshes when this process can take the lease; `None` when another process is refreshing or refreshed within
 /// the interval (a `requested` refresh only waits for one under way).
 pub fn refresh_once(state: &AppState, me: &str, requested: bool) -> anyhow::Result<Option<ingest::Report>> {
-    if state.locations.is_empty() {
+    let locations = all_locations(state)?;
+    if locations.is_empty() {
         return Ok(None);
     }
     let now = store::now();
@@ -58,7 +68,10 @@ pub fn refresh_once(state: &AppState, me: &str, requested: bool) -> anyhow::Resu
             return Ok(None);
         }
     }
-    let result = ingest::ingest(&state.store, &state.locations, &state.settings.ingest_options(), &NoProgress);
+    let result = ingest::ingest(&state.store, &locations, &state.settings.ingest_options(), &NoProgress);
+    if result.is_ok() {
+        crate::scaffold_jobs::sync_templates(&state.store);
+    }
     if let Ok(report) = &result
         && report.changed()
     {

@@ -38,6 +38,15 @@ pub struct Settings {
     pub prometheus_poll_interval_secs: u64,
     pub prometheus_timeout_secs: u64,
     pub prometheus_max_backfill_hours: u64,
+    /// A folder of golden-path templates (each a folder with a `template.yaml`), read beside the locations.
+    pub templates_folder: Option<PathBuf>,
+    /// Where `publish:git` creates repositories; `<data_dir>/repositories` when unset. Any git server can serve it.
+    pub repositories_dir: Option<PathBuf>,
+    /// How clones reach `repositories_dir` (`https://git.example.com/`); local `file://` paths when unset.
+    pub repositories_url: Option<String>,
+    /// The author of the commits `publish:git` makes, when a template names none.
+    pub scaffold_author_name: String,
+    pub scaffold_author_email: String,
 }
 
 impl Default for Settings {
@@ -59,6 +68,11 @@ impl Default for Settings {
             prometheus_poll_interval_secs: 60,
             prometheus_timeout_secs: 10,
             prometheus_max_backfill_hours: 24,
+            templates_folder: None,
+            repositories_dir: None,
+            repositories_url: None,
+            scaffold_author_name: "Portolan".to_owned(),
+            scaffold_author_email: "portolan@localhost".to_owned(),
         }
     }
 }
@@ -118,9 +132,17 @@ impl Settings {
         }
     }
 
+    /// Where `publish:git` creates repositories.
+    pub fn repositories(&self) -> PathBuf {
+        self.repositories_dir.clone().unwrap_or_else(|| self.data_dir.join("repositories"))
+    }
+
     pub fn ingest_options(&self) -> catalog::ingest::IngestOptions {
         catalog::ingest::IngestOptions {
-            formats: catalog::ingest::Formats(vec![std::sync::Arc::new(scorecard::slo::SloFormat)]),
+            formats: catalog::ingest::Formats(vec![
+                std::sync::Arc::new(scorecard::slo::SloFormat),
+                std::sync::Arc::new(scaffolding::TemplateFormat),
+            ]),
             allow_remote_substitutions: self.allow_remote_substitutions,
             remote_timeout: Duration::from_secs(self.remote_timeout_secs),
             max_file_bytes: self.max_file_bytes,

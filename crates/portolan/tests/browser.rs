@@ -40,14 +40,16 @@ fn artifacts() -> PathBuf {
     dir
 }
 
-#[actix_web::test]
-async fn a_person_searches_the_catalog_and_opens_a_service() {
-    let Some(driver_path) = chromedriver() else {
-        return;
-    };
-    let app = TestApp::spawn(TestDb::sqlite()).await;
+/// A browser session: chromedriver and headless Chromium, gone when dropped.
+struct Session {
+    client: fantoccini::Client,
+    _driver: Driver,
+    _user_data: tempfile::TempDir,
+}
+
+async fn session(driver_path: PathBuf) -> Session {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-    let _driver = Driver(
+    let driver = Driver(
         Command::new(driver_path)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -68,7 +70,6 @@ async fn a_person_searches_the_catalog_and_opens_a_service() {
         }),
     );
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut client = None;
     for _ in 0..50 {
         match ClientBuilder::rustls()
             .expect("tls")
@@ -76,20 +77,27 @@ async fn a_person_searches_the_catalog_and_opens_a_service() {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
         {
-            Ok(c) => {
-                client = Some(c);
-                break;
-            }
+            Ok(client) => return Session { client, _driver: driver, _user_data: user_data },
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
-    let client = client.expect("a browser session");
+    panic!("no browser session");
+}
+
+#[actix_web::test]
+async fn a_person_searches_the_catalog_and_opens_a_service() {
+    let Some(driver_path) = chromedriver() else {
+        return;
+    };
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    let session = session(driver_path).await;
+    let client = session.client.clone();
     let shots = artifacts();
 
     client.goto(&format!("{}/catalog", app.base)).await.expect("open /catalog");
     assert_eq!(client.title().await.expect("title"), "Catalog · Portolan");
     let total = client.find(Locator::Css("#total")).await.expect("total").text().await.expect("text");
-    assert_eq!(total, "93");
+    assert_eq!(total, "96");
     std::fs::write(shots.join("catalog.png"), client.screenshot().await.expect("screenshot")).expect("save");
 
     let search = client.find(Locator::Css("#catalog-search")).await.expect("search box");
@@ -114,5 +122,73 @@ async fn a_person_searches_the_catalog_and_opens_a_service() {
     let graph = client.find_all(Locator::Css("figure.graph svg g.node")).await.expect("graph nodes");
     assert!(graph.len() >= 3, "the dependency graph is drawn");
     std::fs::write(shots.join("service.png"), client.screenshot().await.expect("screenshot")).expect("save");
+    client.close().await.expect("close");
+}
+
+#[actix_web::test]
+async fn a_person_creates_a_service_from_a_golden_path() {
+    let Some(driver_path) = chromedriver() else {
+        return;
+    };
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    let session = session(driver_path).await;
+    let client = session.client.clone();
+    let shots = artifacts();
+
+    client.goto(&format!("{}/create", app.base)).await.expect("open /create");
+    client
+        .find(Locator::Css("a.button[href='/create/rust-http-service']"))
+        .await
+        .expect("the Rust golden path")
+        .click()
+        .await
+        .expect("choose it");
+    client.wait().for_element(Locator::Css("form.scaffold-form")).await.expect("its form");
+    client.find(Locator::Css("#input-name")).await.expect("name").send_keys("quote-engine").await.expect("type");
+    client
+        .find(Locator::Css("#input-description"))
+        .await
+        .expect("description")
+        .send_keys("Prices shipping: fast, \"cheap\" or both")
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("#input-owner option[value='group:default/checkout-team']"))
+        .await
+        .expect("the owner picker lists the team")
+        .click()
+        .await
+        .expect("pick it");
+    client.find(Locator::Css("button[value=review]")).await.expect("review").click().await.expect("review");
+    let tree =
+        client.wait().for_element(Locator::Css(".file-tree")).await.expect("the dry run").text().await.expect("text");
+    assert!(tree.contains("catalog-info.yaml") && tree.contains("Cargo.toml"), "{tree}");
+    std::fs::write(shots.join("create-review.png"), client.screenshot().await.expect("screenshot")).expect("save");
+    client.find(Locator::Css("button[value=create]")).await.expect("create").click().await.expect("create");
+
+    // The task page follows the run live and reloads itself when it ends.
+    let state = client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(".task-succeeded .task-state"))
+        .await
+        .expect("the run succeeds")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(state, "succeeded");
+    std::fs::write(shots.join("task.png"), client.screenshot().await.expect("screenshot")).expect("save");
+    client
+        .find(Locator::LinkText("Open in catalog"))
+        .await
+        .expect("a link to the new service")
+        .click()
+        .await
+        .expect("open it");
+    let card = client.wait().for_element(Locator::Css(".template-card")).await.expect("the service page");
+    let card = card.text().await.expect("text");
+    assert!(card.contains("rust-http-service") && card.contains("Up to date"), "{card}");
+    assert!(client.current_url().await.expect("url").as_str().ends_with("/catalog/default/component/quote-engine"));
+    std::fs::write(shots.join("created-service.png"), client.screenshot().await.expect("screenshot")).expect("save");
     client.close().await.expect("close");
 }

@@ -11,7 +11,7 @@ async fn catalog_page_lists_searches_and_facets() {
         let backend = db.backend_name();
         let app = TestApp::spawn(db).await;
         let doc = app.html("/catalog").await;
-        assert_eq!(select(&doc, "#total").first().map(text).as_deref(), Some("93"), "{backend}");
+        assert_eq!(select(&doc, "#total").first().map(text).as_deref(), Some("96"), "{backend}");
         assert_eq!(select(&doc, "table.entities tbody tr").len(), 25, "first page of 25");
         assert!(!select(&doc, "a[rel=next]").is_empty(), "a next page link");
         // Owners are shown by display name.

@@ -1,9 +1,11 @@
 //! Skeletons: a template's folders read into memory and rendered — file names and contents — into an in-memory
 //! [`FileTree`], which is what a dry run shows and what publishing will write.
 //!
-//! Reading refuses a symbolic link anywhere in the skeleton, anything that is not a file or a folder, and more files
-//! or bytes than the [`Limits`] allow. Rendering follows `fetch:template`: each segment of a file's path is rendered
-//! on its own (a segment that renders empty skips the file, as in Backstage), binary files are copied, `fetch:plain`
+//! Skeletons come from a [`Bundle`](crate::Bundle) ([`Bundle::skeleton`](crate::Bundle::skeleton)) or from a folder
+//! ([`Skeleton::read`]); one walker reads folders for both, refusing a symbolic link anywhere, anything that is not a
+//! file or a folder, names that are not UTF-8, and more files or bytes than the [`Limits`] allow. Rendering follows
+//! `fetch:template`: each segment of a file's path is rendered on its own (a segment that renders empty skips the
+//! file, as in Backstage), binary files are copied, `fetch:plain`
 //! copies everything, `copyWithoutRender` globs copy contents and names as they are, `copyWithoutTemplating` globs
 //! copy contents but render names, and `templateFileExtension` renders only files with that extension (and drops
 //! it). A rendered path that is absolute, contains `..`, or otherwise leaves the target folder is refused, as is
@@ -13,12 +15,14 @@ use std::borrow::{Borrow, Cow};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 use walkdir::WalkDir;
 
 use crate::Values;
+use crate::bundle::Bundle;
 use crate::render::{Context, RenderError, RenderErrorKind, Renderer, is_templated};
 use crate::template::{Action, Template};
 
@@ -244,27 +248,34 @@ impl FileTree {
     }
 }
 
-/// Why a skeleton could not be read or rendered.
+/// Why the files of a folder (or of an archive, see [`crate::bundle`]) could not be taken into memory. Each names the
+/// file, as a path below the folder read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SkeletonError {
-    #[error("{path}: {message}")]
+pub enum ReadError {
+    #[error("cannot read {path}: {message}")]
     Io { path: PathBuf, message: String },
-    #[error("the skeleton folder `{url}` {reason}")]
-    Folder { url: String, reason: String },
-    #[error(
-        "`{file}` is a symbolic link; a skeleton holds files and folders only (a link could point outside the template)"
-    )]
+    #[error("`{file}` is a symbolic link; a template holds files and folders only (a link could point outside it)")]
     Symlink { file: String },
     #[error("`{file}` is not a regular file or folder")]
     Special { file: String },
     #[error("`{file}` has a name that is not UTF-8")]
     NotUtf8 { file: String },
-    #[error("the skeleton holds more than {limit} files")]
-    TooManyFiles { limit: usize },
+    #[error("more than {limit} files: `{file}` is one too many")]
+    TooManyFiles { file: String, limit: usize },
     #[error("`{file}` is {size} bytes, more than the limit of {limit} per file")]
     FileTooLarge { file: String, size: u64, limit: usize },
-    #[error("the skeleton holds more than {limit} bytes")]
-    TooLarge { limit: usize },
+    #[error("more than {limit} bytes in all: `{file}` does not fit")]
+    TooLarge { file: String, limit: usize },
+}
+
+/// Why a skeleton could not be read or rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SkeletonError {
+    /// The folder could not be read (see [`Skeleton::read`]).
+    #[error("{0}")]
+    Read(#[from] ReadError),
+    #[error("the skeleton folder `{url}` {reason}")]
+    Folder { url: String, reason: String },
     #[error("`{file}` renders to the path `{rendered}`, which {reason}; refused")]
     UnsafePath { file: String, rendered: String, reason: PathError },
     #[error("`{file}` and `{other}` both render to `{rendered}`")]
@@ -417,64 +428,29 @@ pub struct Skeleton {
 }
 
 impl Skeleton {
-    /// Reads every file below `dir`, refusing links, special files and what exceeds the limits. `label` names the
-    /// folder in messages.
+    /// A skeleton of files already in memory, by path below the folder `label` names in messages (`skeleton`; `.`
+    /// or empty for the template's own folder). The files are kept in path order.
+    pub fn from_files(label: &str, files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Skeleton {
+        let mut files: Vec<SkeletonFile> =
+            files.into_iter().map(|(path, contents)| SkeletonFile { path, contents }).collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Skeleton { label: folder_label(label).to_owned(), files }
+    }
+
+    /// Reads every file below `dir` (a folder, not a link to one), refusing links, special files and what exceeds the
+    /// limits. `label` names the folder in messages.
     pub fn read(dir: &Path, label: &str, limits: &Limits) -> Result<Skeleton, SkeletonError> {
-        let label = label.trim_start_matches("./").trim_end_matches('/');
-        let label = if label == "." { "" } else { label };
-        let shown = |path: &str| if label.is_empty() { path.to_owned() } else { format!("{label}/{path}") };
-        let io =
-            |path: &Path, e: &dyn fmt::Display| SkeletonError::Io { path: path.to_owned(), message: e.to_string() };
-        let root = fs::symlink_metadata(dir).map_err(|e| io(dir, &e))?;
+        let label = folder_label(label);
+        let root =
+            fs::symlink_metadata(dir).map_err(|e| ReadError::Io { path: dir.to_owned(), message: e.to_string() })?;
         if root.file_type().is_symlink() {
-            return Err(SkeletonError::Symlink { file: shown(".") });
+            return Err(ReadError::Symlink { file: if label.is_empty() { "." } else { label }.to_owned() }.into());
         }
         if !root.is_dir() {
             return Err(SkeletonError::Folder { url: label.to_owned(), reason: "is not a folder".to_owned() });
         }
-        let mut files = Vec::new();
-        let mut total: u64 = 0;
-        for entry in WalkDir::new(dir).follow_links(false).sort_by_file_name().min_depth(1) {
-            let entry = entry.map_err(|e| io(e.path().unwrap_or(dir), &e))?;
-            let relative = entry.path().strip_prefix(dir).map_err(|e| io(entry.path(), &e))?;
-            let mut segments = Vec::new();
-            for component in relative.components() {
-                let text = component
-                    .as_os_str()
-                    .to_str()
-                    .ok_or_else(|| SkeletonError::NotUtf8 { file: shown(&relative.to_string_lossy()) })?;
-                segments.push(text);
-            }
-            let path = segments.join("/");
-            let file_type = entry.file_type();
-            if file_type.is_symlink() {
-                return Err(SkeletonError::Symlink { file: shown(&path) });
-            }
-            if file_type.is_dir() {
-                continue;
-            }
-            if !file_type.is_file() {
-                return Err(SkeletonError::Special { file: shown(&path) });
-            }
-            if files.len() >= limits.max_files {
-                return Err(SkeletonError::TooManyFiles { limit: limits.max_files });
-            }
-            let size = entry.metadata().map_err(|e| io(entry.path(), &e))?.len();
-            if size > limits.max_file_bytes as u64 {
-                return Err(SkeletonError::FileTooLarge { file: shown(&path), size, limit: limits.max_file_bytes });
-            }
-            total += size;
-            if total > limits.max_total_bytes as u64 {
-                return Err(SkeletonError::TooLarge { limit: limits.max_total_bytes });
-            }
-            let contents = fs::read(entry.path()).map_err(|e| io(entry.path(), &e))?;
-            if contents.len() > limits.max_file_bytes {
-                let size = contents.len() as u64;
-                return Err(SkeletonError::FileTooLarge { file: shown(&path), size, limit: limits.max_file_bytes });
-            }
-            files.push(SkeletonFile { path, contents });
-        }
-        Ok(Skeleton { label: label.to_owned(), files })
+        let files = read_folder(dir, label, limits, &|_| false)?;
+        Ok(Skeleton::from_files(label, files))
     }
 
     pub fn files(&self) -> &[SkeletonFile] {
@@ -567,6 +543,12 @@ impl Skeleton {
     }
 }
 
+/// A folder as messages name it: `./skeleton/` is `skeleton`, the template's own folder (`.`) is empty.
+fn folder_label(label: &str) -> &str {
+    let label = label.trim_start_matches("./").trim_end_matches('/');
+    if label == "." { "" } else { label }
+}
+
 /// Renders a skeleton path segment by segment: a value cannot smuggle in a leading `/`, and a segment that renders
 /// empty means the file is left out (`None`).
 fn render_path(
@@ -596,43 +578,72 @@ fn render_path(
     })
 }
 
-/// The folder a fetch step's `url` names: relative to the template's folder, and inside it once links are resolved.
-pub fn resolve_folder(template_dir: &Path, url: &str) -> Result<PathBuf, SkeletonError> {
-    let refuse = |reason: &str| SkeletonError::Folder { url: url.to_owned(), reason: reason.to_owned() };
-    if url.contains("://") {
-        return Err(refuse("is a remote location; Portolan fetches folders inside the template"));
-    }
-    if url.starts_with('/') || url.starts_with('\\') {
-        return Err(refuse("must be relative to the template's folder"));
-    }
-    let base = template_dir
-        .canonicalize()
-        .map_err(|e| SkeletonError::Io { path: template_dir.to_owned(), message: e.to_string() })?;
-    // A link on the way is refused even when it points inside: a skeleton holds files and folders only.
-    let mut walked = base.clone();
-    for component in Path::new(url).components() {
-        walked.push(component);
-        if matches!(component, std::path::Component::Normal(_))
-            && fs::symlink_metadata(&walked).is_ok_and(|m| m.file_type().is_symlink())
-        {
-            let link = walked.strip_prefix(&base).unwrap_or(&walked).display().to_string();
-            return Err(refuse(&format!(
-                "is reached through the symbolic link `{link}`; a skeleton holds files and folders only"
-            )));
+/// Reads every file below `dir` into memory, by `/`-separated path below it: the walker behind [`Skeleton::read`] and
+/// [`Bundle::read`](crate::Bundle::read). Refuses a symbolic link anywhere below `dir` (`dir` itself may be one),
+/// anything that is neither a file nor a folder, a name that is not UTF-8, and more files or bytes than the limits
+/// allow, before reading what would not fit. Files and folders whose path `skip` accepts are left out unread. Messages
+/// name files as `prefix/path`.
+pub(crate) fn read_folder(
+    dir: &Path,
+    prefix: &str,
+    limits: &Limits,
+    skip: &dyn Fn(&str) -> bool,
+) -> Result<BTreeMap<String, Vec<u8>>, ReadError> {
+    let shown = |path: &str| if prefix.is_empty() { path.to_owned() } else { format!("{prefix}/{path}") };
+    let io = |path: &Path, e: &dyn fmt::Display| ReadError::Io { path: path.to_owned(), message: e.to_string() };
+    let relative = |path: &Path| -> Result<String, ReadError> {
+        let relative = path.strip_prefix(dir).map_err(|e| io(path, &e))?;
+        let segments: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
+        let segments = segments.ok_or_else(|| ReadError::NotUtf8 { file: shown(&relative.to_string_lossy()) })?;
+        Ok(segments.join("/"))
+    };
+    let walk = WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|entry| relative(entry.path()).map_or(true, |path| !skip(&path)));
+    let mut files = BTreeMap::new();
+    let mut total: usize = 0;
+    for entry in walk {
+        let entry = entry.map_err(|e| io(e.path().unwrap_or(dir), &e))?;
+        let path = relative(entry.path())?;
+        let file_type = entry.file_type();
+        if file_type.is_symlink() {
+            return Err(ReadError::Symlink { file: shown(&path) });
         }
+        if file_type.is_dir() {
+            continue;
+        }
+        if !file_type.is_file() {
+            return Err(ReadError::Special { file: shown(&path) });
+        }
+        let size = entry.metadata().map_err(|e| io(entry.path(), &e))?.len();
+        admit(limits, files.len(), total, &shown(&path), size)?;
+        // Read no more than fits: the file may have grown since it was measured.
+        let mut contents = Vec::new();
+        fs::File::open(entry.path())
+            .and_then(|file| file.take(limits.max_file_bytes as u64 + 1).read_to_end(&mut contents))
+            .map_err(|e| io(entry.path(), &e))?;
+        admit(limits, files.len(), total, &shown(&path), contents.len() as u64)?;
+        total += contents.len();
+        files.insert(path, contents);
     }
-    let joined = base.join(url);
-    let resolved = joined.canonicalize().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => refuse("does not exist"),
-        _ => SkeletonError::Io { path: joined.clone(), message: e.to_string() },
-    })?;
-    if !resolved.starts_with(&base) {
-        return Err(refuse("leaves the template's folder"));
+    Ok(files)
+}
+
+/// Whether one more file, `file` of `size` bytes, fits in `limits` after `count` files of `total` bytes.
+pub(crate) fn admit(limits: &Limits, count: usize, total: usize, file: &str, size: u64) -> Result<(), ReadError> {
+    if count >= limits.max_files {
+        return Err(ReadError::TooManyFiles { file: file.to_owned(), limit: limits.max_files });
     }
-    if !resolved.is_dir() {
-        return Err(refuse("is not a folder"));
+    if size > limits.max_file_bytes as u64 {
+        return Err(ReadError::FileTooLarge { file: file.to_owned(), size, limit: limits.max_file_bytes });
     }
-    Ok(resolved)
+    if total.saturating_add(usize::try_from(size).unwrap_or(usize::MAX)) > limits.max_total_bytes {
+        return Err(ReadError::TooLarge { file: file.to_owned(), limit: limits.max_total_bytes });
+    }
+    Ok(())
 }
 
 /// What a dry run produced: the files a run would publish, and what each step would do.
@@ -686,10 +697,11 @@ pub enum StepError {
 }
 
 /// Renders every fetch step of a template with these parameters (already validated by the form) into one tree,
-/// without running anything else: what `--dry-run` and the dry-run page show.
+/// without running anything else: what `--dry-run` and the dry-run page show. The fetch steps' folders come from the
+/// template's `bundle` ([`Bundle::skeleton`]); the tree keeps to `limits`.
 pub fn dry_run(
     template: &Template,
-    template_dir: &Path,
+    bundle: &Bundle,
     parameters: &Values,
     renderer: &Renderer,
     limits: &Limits,
@@ -733,8 +745,7 @@ pub fn dry_run(
                 .get("url")
                 .and_then(Json::as_str)
                 .ok_or_else(|| fail(StepError::Input("url did not render to a folder".to_owned())))?;
-            let folder = resolve_folder(template_dir, url).map_err(|e| fail(e.into()))?;
-            let skeleton = Skeleton::read(&folder, url, limits).map_err(|e| fail(e.into()))?;
+            let skeleton = bundle.skeleton(url).map_err(|e| fail(e.into()))?;
             let values = input.get("values").and_then(Json::as_object).cloned().unwrap_or_default();
             let step_context = context.clone().with_values(values);
             let written =
@@ -747,7 +758,7 @@ pub fn dry_run(
 }
 
 /// Backstage's truthiness of a rendered `if`.
-fn truthy(value: Option<&Json>) -> bool {
+pub(crate) fn truthy(value: Option<&Json>) -> bool {
     match value {
         None | Some(Json::Null) => false,
         Some(Json::Bool(b)) => *b,

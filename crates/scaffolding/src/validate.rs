@@ -1,26 +1,27 @@
-//! `validate_template`: everything about a template folder that can be known without running it — the template file
-//! ([`crate::template`]), its form ([`crate::form`]), the templates inside its steps, and every skeleton folder its
-//! fetch steps name (inside the template, no links, within the limits, every file's template parsing). What
-//! `portolan validate` prints for a template.
+//! `validate_template`: everything about a template folder that can be known without running it — the folder itself
+//! (read as a [`Bundle`]: no links, within the limits), the template file ([`crate::template`]), its form
+//! ([`crate::form`]), the templates inside its steps, and every skeleton folder its fetch steps name (inside the
+//! template, every file's template parsing). What `portolan validate` prints for a template. [`validate_bundle`] does
+//! the same for a template already in memory.
 
 use std::fmt;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use catalog::descriptor::Problem;
 use catalog::entity::Kind;
-use catalog::yaml::{Limits as YamlLimits, Pos, parse_documents, utf8_error_pos};
+use catalog::yaml::{Limits as YamlLimits, Pos, parse_documents};
 use serde_json::Value as Json;
 
+use crate::bundle::Bundle;
 use crate::render::{Renderer, is_templated};
-use crate::skeleton::{Fetch, Limits, Skeleton, resolve_folder};
+use crate::skeleton::{Fetch, Limits};
 use crate::template::{Action, Step, Template, UnsupportedStep, read_template};
 
 /// The file a template folder holds.
 pub const TEMPLATE_FILE: &str = "template.yaml";
 
 /// A template file larger than this is refused unread.
-const MAX_TEMPLATE_BYTES: u64 = 4 * 1024 * 1024;
+pub const MAX_TEMPLATE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// What validating one template found.
 #[derive(Debug, Clone)]
@@ -67,12 +68,28 @@ pub fn validate_template(path: &Path) -> Report {
     validate_template_with(path, &Renderer::default(), &Limits::default())
 }
 
-/// [`validate_template`] with a renderer and skeleton limits of one's own.
+/// [`validate_template`] with a renderer and limits of one's own; the limits bound the files of the folder.
 pub fn validate_template_with(path: &Path, renderer: &Renderer, limits: &Limits) -> Report {
     let file = if path.is_dir() { path.join(TEMPLATE_FILE) } else { path.to_owned() };
-    let dir = file.parent().map_or_else(|| PathBuf::from("."), Path::to_owned);
-    let mut report = Report { file, template: None, problems: Vec::new(), unsupported: Vec::new() };
-    let doc = match read_document(&report.file) {
+    match Bundle::read(path, limits) {
+        Ok(bundle) => validate_bundle(&bundle, &file, renderer, limits),
+        Err(e) => Report {
+            file,
+            template: None,
+            problems: vec![Problem::error(e.pos(), e.to_string())],
+            unsupported: Vec::new(),
+        },
+    }
+}
+
+/// Validates a template in memory, as [`validate_template_with`] does a folder; `file` names it in the report. A
+/// bundle that [`Bundle::check`] refuses (only one built by hand) is an error at the top of the file.
+pub fn validate_bundle(bundle: &Bundle, file: &Path, renderer: &Renderer, limits: &Limits) -> Report {
+    let mut report = Report { file: file.to_owned(), template: None, problems: Vec::new(), unsupported: Vec::new() };
+    if let Err(e) = bundle.check(limits) {
+        report.problems.push(Problem::error(e.pos(), e.to_string()));
+    }
+    let doc = match read_document(&bundle.definition) {
         Ok(doc) => doc,
         Err(problem) => {
             report.problems.push(problem);
@@ -80,10 +97,10 @@ pub fn validate_template_with(path: &Path, renderer: &Renderer, limits: &Limits)
         }
     };
     let reading = read_template(&doc);
-    report.problems = reading.problems;
+    report.problems.extend(reading.problems);
     report.unsupported = reading.unsupported;
     for step in &reading.steps {
-        check_fetch(step, &dir, renderer, limits, &mut report.problems);
+        check_fetch(step, bundle, renderer, &mut report.problems);
     }
     report.problems.sort_by_key(|p| (p.line, p.col));
     if report.errors().next().is_none() {
@@ -92,19 +109,18 @@ pub fn validate_template_with(path: &Path, renderer: &Renderer, limits: &Limits)
     report
 }
 
-/// The one Template document of a file.
-fn read_document(file: &Path) -> Result<catalog::yaml::Node, Problem> {
-    let start = Pos::new(1, 1);
-    let size = fs::metadata(file).map_err(|e| Problem::error(start, format!("cannot read the template: {e}")))?.len();
-    if size > MAX_TEMPLATE_BYTES {
-        return Err(Problem::error(
-            start,
-            format!("the template file is {size} bytes, more than {MAX_TEMPLATE_BYTES}"),
-        ));
+/// Reads the text of a template file, without looking at any folder (see [`validate_bundle`] for that): the
+/// template, when the text has no error, and the problems found either way.
+pub fn read_template_text(text: &str) -> (Option<Template>, Vec<Problem>) {
+    match read_document(text) {
+        Ok(doc) => Template::read(&doc),
+        Err(problem) => (None, vec![problem]),
     }
-    let bytes = fs::read(file).map_err(|e| Problem::error(start, format!("cannot read the template: {e}")))?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|e| Problem::error(utf8_error_pos(&bytes, e.valid_up_to()), "the template file is not UTF-8 text"))?;
+}
+
+/// The one Template document of a template file's text.
+fn read_document(text: &str) -> Result<catalog::yaml::Node, Problem> {
+    let start = Pos::new(1, 1);
     let docs = parse_documents(text, YamlLimits::default()).map_err(|e| Problem::error(e.pos, e.message))?;
     let mut templates = docs.into_iter().filter(|doc| {
         !doc.is_null()
@@ -117,8 +133,8 @@ fn read_document(file: &Path) -> Result<catalog::yaml::Node, Problem> {
     Ok(first)
 }
 
-/// A fetch step's folder: inside the template, readable within the limits, every template in it parsing.
-fn check_fetch(step: &Step, dir: &Path, renderer: &Renderer, limits: &Limits, problems: &mut Vec<Problem>) {
+/// A fetch step's folder: inside the template, not empty, every template in it parsing.
+fn check_fetch(step: &Step, bundle: &Bundle, renderer: &Renderer, problems: &mut Vec<Problem>) {
     if !matches!(step.action, Action::FetchTemplate | Action::FetchPlain) {
         return;
     }
@@ -134,8 +150,7 @@ fn check_fetch(step: &Step, dir: &Path, renderer: &Renderer, limits: &Limits, pr
         ));
         return;
     }
-    let skeleton = resolve_folder(dir, url).and_then(|folder| Skeleton::read(&folder, url, limits));
-    let skeleton = match skeleton {
+    let skeleton = match bundle.skeleton(url) {
         Ok(skeleton) => skeleton,
         Err(e) => {
             problems.push(Problem::error(pos, format!("{path}: {e}")));

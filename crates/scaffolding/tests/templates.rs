@@ -1,16 +1,17 @@
 //! Whole templates from folders: Backstage's two sample templates (`shared/fixtures/scaffolder-templates`) validated
-//! and dry-run, and every kind of bad input refused with a message that names where it is.
+//! and dry-run (from a bundle read from the folder, and from that bundle packed and unpacked), and every kind of bad
+//! input refused with a message that names where it is.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use catalog::descriptor::{Document, Substituted, Substitutions, read_document};
 use catalog::yaml::{Limits as YamlLimits, parse_documents};
-use scaffolding::Values;
 use scaffolding::render::{RenderErrorKind, Renderer};
 use scaffolding::skeleton::{DryRun, DryRunError, Limits, Outcome, PathError, SkeletonError, StepError, dry_run};
 use scaffolding::template::Template;
-use scaffolding::validate::{Report, validate_template, validate_template_with};
+use scaffolding::validate::{Report, read_template_text, validate_bundle, validate_template, validate_template_with};
+use scaffolding::{Bundle, Values};
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -51,9 +52,14 @@ fn values(json: serde_json::Value) -> Values {
     json.as_object().cloned().expect("an object")
 }
 
+/// The template folder as a bundle.
+fn bundle(dir: &Path) -> Bundle {
+    Bundle::read(dir, &Limits::default()).expect("a readable template folder")
+}
+
 fn dry(report: &Report, dir: &Path, parameters: &Values) -> Result<DryRun, DryRunError> {
     let template = report.template.as_ref().expect("a valid template");
-    dry_run(template, dir, parameters, &Renderer::default(), &Limits::default())
+    dry_run(template, &bundle(dir), parameters, &Renderer::default(), &Limits::default())
 }
 
 struct NoSubstitutions;
@@ -181,6 +187,58 @@ fn react_ssr_template_validates_and_dry_runs() {
 }
 
 #[test]
+fn the_fixtures_run_from_a_stored_bundle() {
+    let docs: &[(&str, &str)] = &[
+        ("name", "payments-docs"),
+        ("description", "Payments"),
+        ("owner", "group:payments"),
+        ("repoUrl", "github.com?owner=acme&repo=payments-docs"),
+    ];
+    let react: &[(&str, &str)] =
+        &[("component_id", "storefront"), ("owner", "group:web"), ("repoUrl", "github.com?owner=acme&repo=storefront")];
+    for (name, form_values, files) in [("docs-template", docs, 3), ("react-ssr-template", react, 22)] {
+        assert!(Bundle::read(&fixtures().join(name), &Limits::default()).is_ok(), "{name} as published");
+        let dir = versioned_copy(name);
+        let read = bundle(dir.path());
+        let packed = read.pack();
+        assert_eq!(packed, bundle(dir.path()).pack(), "{name}: packing is deterministic");
+        let stored = Bundle::unpack(&packed, &Limits::default()).expect("unpacks");
+        assert_eq!(stored, read);
+        assert_eq!(stored.content_hash(), read.content_hash());
+
+        let from_disk = validate_template(dir.path());
+        let report = validate_bundle(&stored, Path::new("template.yaml"), &Renderer::default(), &Limits::default());
+        assert!(report.is_valid(), "{name}: {report}");
+        assert_eq!(messages(&report), messages(&from_disk), "{name}");
+        let template = report.template.as_ref().expect("valid");
+        let (parsed, _) = read_template_text(&stored.definition);
+        assert_eq!(parsed.map(|t| t.entity_ref), Some(template.entity_ref.clone()), "{name}");
+
+        let parameters = template.form.validate_form(form_values.iter().copied()).expect("valid values");
+        let run = dry_run(template, &stored, &parameters, &Renderer::default(), &Limits::default()).expect("dry run");
+        assert_eq!(run.files.len(), files, "{name}");
+        let on_disk = dry(&from_disk, dir.path(), &parameters).expect("dry run");
+        assert_eq!(run.files.into_files(), on_disk.files.into_files(), "{name}: the same files either way");
+    }
+}
+
+#[test]
+fn template_text_is_read_without_a_folder() {
+    let (template, problems) = read_template_text(&simple(""));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(template.map(|t| t.version.to_string()).as_deref(), Some("2.0.0"));
+    let (template, problems) = read_template_text(
+        "kind: Component
+",
+    );
+    assert!(template.is_none());
+    assert_eq!(
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["1:1: the file holds no Template document"]
+    );
+}
+
+#[test]
 fn the_fixture_forms_check_their_values() {
     let dir = versioned_copy("docs-template");
     let report = validate_template(dir.path());
@@ -219,11 +277,12 @@ fn simple(extra_input: &str) -> String {
 }
 
 fn run_simple(dir: &TempDir, name: &str, limits: &Limits) -> Result<DryRun, DryRunError> {
-    let report = validate_template_with(dir.path(), &Renderer::default(), limits);
+    let bundle = Bundle::read(dir.path(), limits).expect("a readable template folder");
+    let report = validate_bundle(&bundle, Path::new("template.yaml"), &Renderer::default(), limits);
     assert!(report.is_valid(), "{report}");
     let template = report.template.as_ref().expect("valid");
     let parameters = template.form.validate_json(&values(json!({"name": name}))).expect("valid values");
-    dry_run(template, dir.path(), &parameters, &Renderer::default(), limits)
+    dry_run(template, &bundle, &parameters, &Renderer::default(), limits)
 }
 
 fn skeleton_error(result: Result<DryRun, DryRunError>) -> SkeletonError {
@@ -271,34 +330,33 @@ fn target_path_cannot_leave_the_workspace() {
     let report = validate_template(dir.path());
     let template = report.template.as_ref().expect("valid");
     let parameters = values(json!({"name": "../../outside"}));
-    let error =
-        dry_run(template, dir.path(), &parameters, &Renderer::default(), &Limits::default()).expect_err("refused");
+    let bundle = bundle(dir.path());
+    let error = dry_run(template, &bundle, &parameters, &Renderer::default(), &Limits::default()).expect_err("refused");
     assert_eq!(
         error.to_string(),
         "step `fetch`: targetPath `../../outside` contains `..`, which leaves the target folder"
     );
     let parameters = values(json!({"name": "app"}));
-    let run = dry_run(template, dir.path(), &parameters, &Renderer::default(), &Limits::default()).expect("inside");
+    let run = dry_run(template, &bundle, &parameters, &Renderer::default(), &Limits::default()).expect("inside");
     assert_eq!(run.files.text("app/a.txt"), Some("a"));
 }
 
 #[cfg(unix)]
 #[test]
-fn symlinks_in_a_skeleton_are_refused() {
+fn symlinks_in_a_template_folder_are_refused() {
     let dir = template_dir(&simple(""), &[("skeleton/README.md", b"hi")]);
     std::os::unix::fs::symlink("/etc/passwd", dir.path().join("skeleton/passwd")).expect("symlink");
     let report = validate_template(dir.path());
     assert!(!report.is_valid());
-    assert_eq!(
-        messages(&report),
-        ["18:14: spec.steps[0].input.url: `skeleton/passwd` is a symbolic link; a skeleton holds files and folders \
-          only (a link could point outside the template)"]
-    );
+    let link = "`skeleton/passwd` is a symbolic link; a template holds files and folders only (a link could point \
+                outside it)";
+    assert_eq!(messages(&report), [format!("1:1: {link}")]);
+    assert_eq!(report.to_string(), format!("{}:1:1: {link}\n", dir.path().join("template.yaml").display()));
     let dir = template_dir(&simple(""), &[("elsewhere/README.md", b"hi")]);
     std::os::unix::fs::symlink(dir.path().join("elsewhere"), dir.path().join("skeleton")).expect("symlink");
     let report = validate_template(dir.path());
-    let through_link = "18:14: spec.steps[0].input.url: the skeleton folder `./skeleton` is reached through the \
-                        symbolic link `skeleton`; a skeleton holds files and folders only";
+    let through_link =
+        "1:1: `skeleton` is a symbolic link; a template holds files and folders only (a link could point outside it)";
     assert_eq!(messages(&report), [through_link]);
     let outside = TempDir::new().expect("temp dir");
     let dir = template_dir(&simple(""), &[]);
@@ -388,7 +446,7 @@ fn gigabytes_of_output_are_refused() {
     }
     let limits = Limits { max_files: 2, ..Limits::default() };
     let report = validate_template_with(dir.path(), &Renderer::default(), &limits);
-    assert_eq!(messages(&report), ["18:14: spec.steps[0].input.url: the skeleton holds more than 2 files"]);
+    assert_eq!(messages(&report), ["1:1: more than 2 files: `skeleton/f2.txt` is one too many"]);
 }
 
 #[test]

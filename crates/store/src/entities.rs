@@ -106,6 +106,25 @@ pub fn origins(conn: &mut DbConnection, refs: &[String]) -> QueryResult<Vec<Enti
     Ok(found)
 }
 
+/// The entities of one kind with the file each was read from: `(entity_ref, path)`, by ref.
+pub fn files_of_kind(conn: &mut DbConnection, kind: &str) -> QueryResult<Vec<(String, String)>> {
+    entities::table
+        .inner_join(crate::schema::sources::table)
+        .filter(entities::kind.eq(kind))
+        .order(entities::entity_ref)
+        .select((entities::entity_ref, crate::schema::sources::path))
+        .load(conn)
+}
+
+/// The entities of one kind as `(entity_ref, display_name)`, by display name: what a picker offers.
+pub fn names_of_kind(conn: &mut DbConnection, kind: &str) -> QueryResult<Vec<(String, String)>> {
+    entities::table
+        .filter(entities::kind.eq(kind))
+        .order((entities::sort_name, entities::entity_ref))
+        .select((entities::entity_ref, entities::display_name))
+        .load(conn)
+}
+
 /// The entities of these sources.
 pub fn of_sources(conn: &mut DbConnection, source_ids: &[i64]) -> QueryResult<Vec<EntityOrigin>> {
     let mut found = Vec::new();
@@ -276,4 +295,27 @@ pub fn all_for_index(conn: &mut DbConnection) -> QueryResult<Vec<(EntitySummary,
 /// Every `(entity id, tag)` pair.
 pub fn all_tags(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String)>> {
     entity_tags::table.select((entity_tags::entity_id, entity_tags::tag)).load(conn)
+}
+
+/// `(entity_ref, body)` of the entities of one kind whose stored descriptor contains `text` (case-sensitive on
+/// PostgreSQL, ASCII case-insensitive on SQLite): the few bodies worth parsing among many, such as the Components that
+/// carry an annotation.
+pub fn bodies_of_kind_containing(
+    conn: &mut DbConnection,
+    kind: &str,
+    text: &str,
+) -> QueryResult<Vec<(String, String)>> {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    entities::table
+        .filter(entities::kind.eq(kind).and(entities::body.like(pattern).escape('\\')))
+        .select((entities::entity_ref, entities::body))
+        .load(conn)
 }

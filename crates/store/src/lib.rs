@@ -5,11 +5,14 @@
 
 pub mod entities;
 pub mod leases;
+pub mod registrations;
 pub mod schema;
 pub mod sli;
 pub mod slos;
 pub mod sources;
 pub mod stats;
+pub mod tasks;
+pub mod templates;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 pub mod tokens;

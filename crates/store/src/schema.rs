@@ -124,11 +124,88 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    template_versions (namespace, name, version) {
+        namespace -> Text,
+        name -> Text,
+        version -> Text,
+        title -> Text,
+        description -> Text,
+        owner -> Nullable<Text>,
+        template_type -> Text,
+        tags -> Text,
+        path -> Text,
+        content_hash -> Text,
+        bundle -> Binary,
+        first_seen -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scaffold_tasks (id) {
+        id -> Text,
+        template_ref -> Text,
+        template_version -> Text,
+        parameters -> Text,
+        state -> Text,
+        output -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        attempts -> Integer,
+    }
+}
+
+diesel::table! {
+    scaffold_task_events (seq) {
+        seq -> BigInt,
+        task_id -> Text,
+        step -> Nullable<Integer>,
+        kind -> Text,
+        message -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scaffold_task_archives (task_id) {
+        task_id -> Text,
+        file_name -> Text,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    registered_locations (target) {
+        target -> Text,
+        task_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scaffolded_services (entity_ref) {
+        entity_ref -> Text,
+        template_ref -> Text,
+        template_version -> Text,
+        parameters -> Text,
+        task_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(entities -> sources (source_id));
 diesel::joinable!(source_documents -> sources (source_id));
 diesel::joinable!(sli_blocks -> slos (slo_id));
 diesel::joinable!(entity_tags -> entities (entity_id));
 diesel::joinable!(relations -> entities (originating_entity_id));
+diesel::joinable!(scaffold_task_events -> scaffold_tasks (task_id));
+diesel::joinable!(scaffold_task_archives -> scaffold_tasks (task_id));
 diesel::allow_tables_to_appear_in_same_query!(
     sources,
     entities,
@@ -138,6 +215,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     catalog_stats,
     source_documents,
     slos,
+    template_versions,
+    scaffold_tasks,
+    scaffold_task_events,
+    scaffold_task_archives,
+    registered_locations,
+    scaffolded_services,
     sli_blocks,
     api_tokens
 );

@@ -21,8 +21,9 @@ where
     blocking(work).await.map_err(AppError::api)
 }
 
-/// `GET /api/v1/entities?kind=&owner=&lifecycle=&type=&tag=&slo_status=&q=&limit=&cursor=` (`slo_status`: a
-/// Component's worst SLO status, `exhausted`, `at_risk`, `stale`, `no_data`, `healthy`, or `none` for no SLOs)
+/// `GET /api/v1/entities?kind=&owner=&lifecycle=&type=&tag=&slo_status=&golden_path=&q=&limit=&cursor=` (`slo_status`:
+/// a Component's worst SLO status, `exhausted`, `at_risk`, `stale`, `no_data`, `healthy`, or `none` for no SLOs;
+/// `golden_path`: where a Component stands against its template, `behind`, `unknown`, `up_to_date`, or `none`)
 #[get("/entities")]
 pub async fn list_entities(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let query = query_pairs(&req).and_then(|pairs| Ok(ListQuery::parse(&pairs)?)).map_err(AppError::api)?;
@@ -69,13 +70,17 @@ pub async fn get_service(
             .ok_or_else(|| AppError::not_found(format!("no service (Component) {namespace}/{name}")))?;
         let slos = scorecard::sli::overview::slos_of_service(&mut conn, &d.row.namespace, &d.row.name, at)
             .map_err(slos::sli_error)?;
-        let template = d.annotation("backstage.io/source-template").map(|template| {
-            // Drift needs the template's latest version, known once golden-path templates are read (issue 4).
+        let template = super::catalog::golden_path_status(&mut conn, &d)?.map(|g| {
             json!({
-                "ref": template,
-                "version": d.annotation("portolan.dev/template-version"),
-                "latest_version": null,
-                "drift": null,
+                "ref": g.template_ref.unwrap_or(g.template),
+                "version": g.version,
+                "latest_version": g.latest_version,
+                "drift": g.drift.facet(),
+                "behind": match g.drift { scaffolding::versions::Drift::Behind { behind, .. } => behind, _ => 0 },
+                "changes": match g.drift {
+                    scaffolding::versions::Drift::Behind { .. } => Some(format!("/api/v1/services/{}/{}/golden-path", d.row.namespace, d.row.name)),
+                    _ => None,
+                },
             })
         });
         Ok(json!({

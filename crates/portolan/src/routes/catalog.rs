@@ -109,10 +109,10 @@ pub struct RelationSection {
     pub entities: Vec<RelatedEntity>,
 }
 
-/// The service overview cards; templates come from scaffolding.
+/// The service overview cards.
 pub struct ServiceCards {
-    pub template_ref: Option<String>,
-    pub template_version: Option<String>,
+    /// Its golden-path template and drift, when it names one.
+    pub golden_path: Option<scaffolding::golden_path::Status>,
     /// The Component's SLOs evaluated now, with their error budgets.
     pub slos: Vec<SloCard>,
 }
@@ -140,6 +140,19 @@ fn string_pairs(value: Option<&serde_json::Value>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The golden-path card of a Component.
+pub(crate) fn golden_path_status(
+    conn: &mut store::DbConnection,
+    d: &EntityDetail,
+) -> Result<Option<scaffolding::golden_path::Status>, AppError> {
+    scaffolding::golden_path::status(
+        conn,
+        d.annotation(scaffolding::register::SOURCE_TEMPLATE_ANNOTATION),
+        d.annotation(scaffolding::register::TEMPLATE_VERSION_ANNOTATION),
+    )
+    .map_err(AppError::internal)
+}
+
 #[get("/catalog/{namespace}/{kind}/{name}")]
 pub async fn entity(
     state: web::Data<AppState>,
@@ -154,8 +167,7 @@ pub async fn entity(
         let is_service = d.row.kind == "Component";
         let service = if is_service {
             Some(ServiceCards {
-                template_ref: d.annotation("backstage.io/source-template").map(str::to_owned),
-                template_version: d.annotation("portolan.dev/template-version").map(str::to_owned),
+                golden_path: golden_path_status(&mut conn, &d)?,
                 slos: slos::cards(&mut conn, &d.row.namespace, &d.row.name, chrono::Utc::now())?,
             })
         } else {

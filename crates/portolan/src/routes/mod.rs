@@ -2,7 +2,9 @@
 
 mod api;
 mod catalog;
+mod golden_path;
 mod ops;
+mod scaffold;
 mod sli_events;
 mod slos;
 mod teams;
@@ -16,15 +18,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(ops::metrics)
         .service(ops::stylesheet)
         .service(catalog::list)
+        .service(golden_path::page)
         .service(catalog::entity)
         .service(teams::team)
+        .service(scaffold::list)
+        .service(scaffold::form)
+        .service(
+            web::resource("/create/{name}")
+                .app_data(web::FormConfig::default().limit(scaffold::MAX_BODY_BYTES))
+                .route(web::post().to(scaffold::submit)),
+        )
+        .service(scaffold::task_page)
+        .service(scaffold::task_events)
+        .service(scaffold::archive)
+        .service(ops::task_script)
         .service(
             web::scope("/api/v1")
                 .service(api::list_entities)
                 .service(api::get_entity)
+                .service(golden_path::api)
                 .service(api::get_service)
                 .service(slos::get_slo)
                 .service(api::refresh)
+                .service(scaffold::api_scaffold_resource())
+                .service(scaffold::api_task)
                 .service(sli_events::resource())
                 .default_service(web::to(api::not_found)),
         )

@@ -9,6 +9,7 @@ use crate::AppState;
 use crate::errors::AppError;
 
 const STYLESHEET: &str = include_str!("../../../../static/portolan.css");
+const TASK_SCRIPT: &str = include_str!("../../../../static/tasks.js");
 
 #[get("/")]
 pub async fn index() -> HttpResponse {
@@ -45,6 +46,15 @@ pub async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(STYLESHEET)
+}
+
+/// The one script: it follows a running task's log live (`/tasks/{id}`); the page works without it.
+#[get("/static/tasks.js")]
+pub async fn task_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(TASK_SCRIPT)
 }
 
 pub async fn not_found() -> Result<HttpResponse, AppError> {

@@ -23,7 +23,7 @@ pub fn resource() -> actix_web::Resource {
         .route(web::post().to(push_events))
 }
 
-fn bearer(req: &HttpRequest) -> Result<String, AppError> {
+pub(crate) fn bearer(req: &HttpRequest) -> Result<String, AppError> {
     let header = req
         .headers()
         .get(AUTHORIZATION)

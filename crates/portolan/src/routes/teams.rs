@@ -1,4 +1,5 @@
-//! `/teams/{name}`: a Group, its place in the tree, its people, and what it and its sub-teams own.
+//! `/teams/{name}`: a Group, its place in the tree, its people, and what it and its sub-teams own (with how many of
+//! their services are behind their golden path).
 
 use actix_web::{get, web};
 use askama::Template;
@@ -17,6 +18,8 @@ pub struct TeamPage {
     pub email: Option<String>,
     pub description: Option<String>,
     pub sub_teams: usize,
+    /// The catalog list of the owned services behind their golden path.
+    pub behind_href: String,
 }
 
 /// `name` may carry a namespace: `/teams/dev/team-a` is not a route, so `dev.team-a` is not either; teams outside
@@ -42,7 +45,9 @@ pub async fn team(
         let profile = t.group.body.get("spec").and_then(|s| s.get("profile"));
         let email = profile.and_then(|p| p.get("email")).and_then(|e| e.as_str()).map(str::to_owned);
         let description = t.group.row.description.clone();
-        Ok(TeamPage { sub_teams: t.subtree.len().saturating_sub(1), email, description, t })
+        let behind = serde_urlencoded::to_string(t.behind_query().filter_params()).map_err(AppError::internal)?;
+        let behind_href = format!("/catalog?{behind}");
+        Ok(TeamPage { sub_teams: t.subtree.len().saturating_sub(1), email, description, behind_href, t })
     })
     .await
 }

@@ -19,18 +19,35 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: TestDb) -> TestApp {
+        TestApp::spawn_with(db, Vec::new()).await
+    }
+
+    /// The demo organisation and these locations, ingested before the portal starts and read on every refresh.
+    pub async fn spawn_with(db: TestDb, extra: Vec<PathBuf>) -> TestApp {
+        TestApp::spawn_configured(db, extra, |_| {}).await
+    }
+
+    /// [`TestApp::spawn_with`], with settings of one's own on top.
+    pub async fn spawn_configured(db: TestDb, extra: Vec<PathBuf>, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let files = tempfile::tempdir().expect("tmp");
         let demo_root = portolan::demo::extract_to(files.path()).expect("demo files");
         let report = ingest_folder(&db, &demo_root).await;
         assert_eq!(report.error_count(), 0, "the demo organisation ingests cleanly: {:?}", report.problems);
-        let settings = Settings {
+        for location in &extra {
+            let report = ingest_folder(&db, location).await;
+            assert_eq!(report.error_count(), 0, "{} ingests cleanly: {:?}", location.display(), report.problems);
+        }
+        let mut locations = vec![demo_root.clone()];
+        locations.extend(extra);
+        let mut settings = Settings {
             bind: "127.0.0.1:0".to_owned(),
             database_url: db.url.clone(),
-            locations: vec![demo_root.clone()],
+            locations,
             refresh_interval_secs: 3600,
             data_dir: files.path().join("data"),
             ..Settings::default()
         };
+        configure(&mut settings);
         let app = Application::build(settings).await.expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port);
         actix_web::rt::spawn(app.run());
@@ -54,13 +71,15 @@ impl TestApp {
     }
 }
 
-/// Ingests a folder as `serve` does: descriptors and SLO files, then the SLOs reconciled.
+/// Ingests a folder as `serve` does: descriptors, SLO files and templates, then the SLOs reconciled and the template
+/// versions kept.
 pub async fn ingest_folder(db: &TestDb, root: &std::path::Path) -> catalog::ingest::Report {
     let (store, root) = (db.store.clone(), root.to_path_buf());
     tokio::task::spawn_blocking(move || {
         let report = ingest(&store, &[root], &Settings::default().ingest_options(), &NoProgress).expect("ingest");
         let slos = portolan::slo_jobs::after_ingest(&store, chrono::Utc::now()).expect("SLOs reconciled");
         assert!(slos.problems.iter().all(|p| !p.problem.is_error()), "SLO problems: {:?}", slos.problems);
+        portolan::scaffold_jobs::sync_templates(&store);
         report
     })
     .await

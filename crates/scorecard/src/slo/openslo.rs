@@ -440,7 +440,7 @@ impl catalog::ingest::ForeignFormat for SloFormat {
         is_slo_document(doc)
     }
 
-    fn check(&self, docs: &[Node]) -> Vec<catalog::descriptor::Problem> {
+    fn check(&self, _file: &std::path::Path, docs: &[Node]) -> Vec<catalog::descriptor::Problem> {
         read_slo_documents(docs).problems
     }
 

@@ -97,15 +97,26 @@ pub fn validate(settings: &Settings, paths: &[PathBuf]) -> anyhow::Result<ExitCo
     Ok(if report.error_count() > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+/// What `portolan scaffold` does with the rendered files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaffoldMode {
+    /// Lists them.
+    DryRun,
+    /// Writes them to the folder.
+    Write,
+    /// Writes them and registers the descriptor, as a portal run's `catalog:register` does.
+    WriteAndRegister,
+}
+
 /// `portolan scaffold`: the template's form checks the values, its fetch steps render into `out` (with the
-/// descriptor stamped as a run stamps it); publishing and registration are the portal's (`/create`,
-/// `POST /api/v1/scaffold`), so they are listed, not run.
+/// descriptor stamped as a run stamps it), and with [`ScaffoldMode::WriteAndRegister`] the descriptor joins the
+/// catalog. Publishing is the portal's (`/create`, `POST /api/v1/scaffold`): from a terminal the folder is the result.
 pub fn scaffold(
     settings: &Settings,
     template: &str,
     values: &[String],
     out: &Path,
-    dry_run: bool,
+    mode: ScaffoldMode,
 ) -> anyhow::Result<ExitCode> {
     let (template, bundle) = load_template(settings, template)?;
     let mut pairs = Vec::new();
@@ -128,8 +139,10 @@ pub fn scaffold(
     let planned = scaffolding::skeleton::dry_run(&template, &bundle, &parameters, &renderer, &limits)
         .map_err(|e| anyhow::anyhow!("{}: {e}", template.entity_ref))?;
     let mut files = planned.files;
+    let mut descriptor = None;
     if let Some(register) = template.steps.iter().find(|s| s.action == scaffolding::template::Action::CatalogRegister) {
         let path = register.input_str("catalogInfoPath").unwrap_or("/catalog-info.yaml").trim_start_matches('/');
+        descriptor = Some(path.to_owned());
         if let Some(text) = files.text(path) {
             let stamped = scaffolding::register::stamp(
                 path,
@@ -147,13 +160,21 @@ pub fn scaffold(
             scaffolding::skeleton::Outcome::Fetched { files } => format!("rendered {files} files"),
             scaffolding::skeleton::Outcome::Skipped => "skipped: its `if` is false".to_owned(),
             scaffolding::skeleton::Outcome::NotSupported { reason } => format!("not supported: {reason}"),
+            scaffolding::skeleton::Outcome::WouldRun if step.action == "catalog:register" => {
+                if mode == ScaffoldMode::WriteAndRegister {
+                    "registers the written descriptor"
+                } else {
+                    "not run (--register runs it)"
+                }
+                .to_owned()
+            }
             scaffolding::skeleton::Outcome::WouldRun => {
-                "not run from the terminal; run the template in the portal to publish and register".to_owned()
+                "not run from the terminal: the folder is the result; the portal publishes".to_owned()
             }
         };
         eprintln!("step {} ({}): {note}", step.label, step.action);
     }
-    if dry_run {
+    if mode == ScaffoldMode::DryRun {
         for (path, contents) in files.iter() {
             println!("{path}\t{} bytes", contents.len());
         }
@@ -171,6 +192,15 @@ pub fn scaffold(
         std::fs::write(&target, contents)?;
     }
     println!("{} files written to {} from {} {}", files.len(), out.display(), template.entity_ref, template.version);
+    if mode == ScaffoldMode::WriteAndRegister {
+        let path = descriptor.ok_or_else(|| anyhow::anyhow!("the template has no catalog:register step"))?;
+        let store = Store::open(&settings.database_url, &settings.pool_options())?;
+        let registrar = crate::scaffold_jobs::CatalogRegistrar { store: &store, settings, task_id: "cli" };
+        let refs =
+            scaffolding::run::Registrar::register(&registrar, &out.join(path)).map_err(|e| anyhow::anyhow!(e))?;
+        crate::scaffold_jobs::record_scaffolded(&store, &refs, &template, &parameters, None)?;
+        println!("registered {}", refs.join(", "));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -52,6 +52,9 @@ enum Command {
         /// Prints the files it would write and writes nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Also puts the written catalog-info.yaml into the catalog of --database-url (read by every refresh).
+        #[arg(long, conflicts_with = "dry_run")]
+        register: bool,
     },
     /// Applies pending database migrations.
     Migrate,
@@ -102,8 +105,13 @@ fn main() -> ExitCode {
         Command::Serve { .. } => portolan::serve(settings),
         Command::Ingest { paths } => portolan::cli::ingest(&settings, &paths),
         Command::Validate { paths } => portolan::cli::validate(&settings, &paths),
-        Command::Scaffold { template, values, out, dry_run } => {
-            portolan::cli::scaffold(&settings, &template, &values, &out, dry_run)
+        Command::Scaffold { template, values, out, dry_run, register } => {
+            let mode = match (dry_run, register) {
+                (true, _) => portolan::cli::ScaffoldMode::DryRun,
+                (false, true) => portolan::cli::ScaffoldMode::WriteAndRegister,
+                (false, false) => portolan::cli::ScaffoldMode::Write,
+            };
+            portolan::cli::scaffold(&settings, &template, &values, &out, mode)
         }
         Command::Migrate => portolan::cli::migrate(&settings),
         Command::Token { command: TokenCommand::Create { name, team, expires_in_days } } => {

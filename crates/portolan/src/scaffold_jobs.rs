@@ -96,19 +96,16 @@ pub fn execute(store: &Store, settings: &Settings, task: &tasks::TaskRow, me: &s
             if let Some((file_name, bytes)) = &outcome.archive {
                 tasks::save_archive(&mut conn, &task.id, file_name, bytes)?;
             }
-            for entity_ref in &outcome.registered {
-                registrations::record_scaffolded(
-                    &mut conn,
-                    &ScaffoldedRow {
-                        entity_ref: entity_ref.clone(),
-                        template_ref: task.template_ref.clone(),
-                        template_version: task.template_version.clone(),
-                        parameters: task.parameters.clone(),
-                        task_id: Some(task.id.clone()),
-                        created_at: store::now(),
-                    },
-                )?;
-            }
+            let template = EntityRef::parse(&task.template_ref, None, catalog::entity::DEFAULT_NAMESPACE)?;
+            let parameters: Values = serde_json::from_str(&task.parameters)?;
+            record_scaffolded_with(
+                &mut conn,
+                &outcome.registered,
+                &template,
+                &task.template_version,
+                &parameters,
+                Some(&task.id),
+            )?;
             let ms = started.elapsed().as_millis();
             log_line(None, "finished", &format!("done in {ms} ms: {} files", outcome.files));
             (tasks::SUCCEEDED, Some(outcome.output.to_string()), None)
@@ -246,4 +243,41 @@ pub fn sync_templates(store: &Store) {
         }
         Err(e) => tracing::error!(error = %e, "template versions could not be synced"),
     }
+}
+
+/// Records what the services a run registered were made with (Locations aside), for drift.
+pub fn record_scaffolded(
+    store: &Store,
+    entity_refs: &[String],
+    template: &scaffolding::Template,
+    parameters: &Values,
+    task_id: Option<&str>,
+) -> anyhow::Result<()> {
+    let version = template.version.to_string();
+    record_scaffolded_with(&mut *store.conn()?, entity_refs, &template.entity_ref, &version, parameters, task_id)
+}
+
+fn record_scaffolded_with(
+    conn: &mut store::DbConnection,
+    entity_refs: &[String],
+    template: &EntityRef,
+    version: &str,
+    parameters: &Values,
+    task_id: Option<&str>,
+) -> anyhow::Result<()> {
+    let parameters = serde_json::to_string(parameters)?;
+    for entity_ref in entity_refs.iter().filter(|r| !r.starts_with("location:")) {
+        registrations::record_scaffolded(
+            conn,
+            &ScaffoldedRow {
+                entity_ref: entity_ref.clone(),
+                template_ref: template.to_string(),
+                template_version: version.to_owned(),
+                parameters: parameters.clone(),
+                task_id: task_id.map(str::to_owned),
+                created_at: store::now(),
+            },
+        )?;
+    }
+    Ok(())
 }

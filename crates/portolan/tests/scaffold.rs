@@ -518,3 +518,32 @@ async fn templates_come_from_the_templates_folder_too() {
     }
     panic!("the templates folder was not read");
 }
+
+#[test]
+fn the_terminal_writes_the_files_and_registers_them_when_asked() {
+    let db = TestDb::sqlite();
+    let files = tempfile::tempdir().expect("tmp");
+    write_template(&files.path().join("tiny"), "1.2.0", "# ${{ values.name }}\n", "${{ values.description | dump }}");
+    let settings = portolan::settings::Settings { database_url: db.url.clone(), ..Default::default() };
+    let template = files.path().join("tiny").to_string_lossy().into_owned();
+    let set = |pairs: &[&str]| pairs.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
+    let out = files.path().join("out");
+    use portolan::cli::{ScaffoldMode, scaffold};
+
+    let code = scaffold(&settings, &template, &set(&["name=Bad Name"]), &out, ScaffoldMode::Write).expect("runs");
+    assert_eq!(code, std::process::ExitCode::FAILURE, "the form's checks apply");
+    let values = set(&["name=from-terminal", "owner=group:default/platform"]);
+    scaffold(&settings, &template, &values, &out, ScaffoldMode::DryRun).expect("dry run");
+    assert!(!out.exists(), "a dry run writes nothing");
+    scaffold(&settings, &template, &values, &out, ScaffoldMode::WriteAndRegister).expect("written and registered");
+    let descriptor = std::fs::read_to_string(out.join("catalog-info.yaml")).expect("written");
+    assert!(descriptor.contains("portolan.dev/template-version: \"1.2.0\""), "{descriptor}");
+    assert_eq!(std::fs::read_to_string(out.join("README.md")).expect("readme"), "# from-terminal\n");
+    let mut conn = db.store.conn().expect("conn");
+    let row = store::entities::by_ref(&mut conn, "component:default/from-terminal").expect("query");
+    assert!(row.is_some(), "registered in the catalog");
+    let made = store::registrations::scaffolded(&mut conn, "component:default/from-terminal").expect("query");
+    assert_eq!(made.map(|m| m.template_version), Some("1.2.0".to_owned()));
+    let again = scaffold(&settings, &template, &values, &out, ScaffoldMode::Write);
+    assert!(again.is_err_and(|e| e.to_string().contains("is not empty")), "an existing folder is never overwritten");
+}

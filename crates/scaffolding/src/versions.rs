@@ -54,6 +54,19 @@ pub fn sync(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<SyncRepo
                 continue;
             }
         };
+        // An unchanged version is known by its hash: no need to compile every template in it or pack it again.
+        if let (Some(known), _) = crate::validate::read_template_text(&bundle.definition)
+            && known.entity_ref.to_string() == entity_ref
+            && templates::content_hash(
+                conn,
+                known.entity_ref.namespace(),
+                known.entity_ref.name(),
+                &known.version.to_string(),
+            )?
+            .is_some_and(|hash| hash == bundle.content_hash())
+        {
+            continue;
+        }
         let checked = validate_bundle(&bundle, file, &renderer, &limits);
         let first_error = checked.errors().next().map(ToString::to_string);
         let Some(template) = checked.template.filter(|t| t.entity_ref.to_string() == entity_ref) else {

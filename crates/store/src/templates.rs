@@ -73,6 +73,20 @@ pub fn save(conn: &mut DbConnection, form: &VersionForm<'_>, now: NaiveDateTime)
     }
 }
 
+/// The content hash of one version, when it is kept.
+pub fn content_hash(
+    conn: &mut DbConnection,
+    namespace: &str,
+    name: &str,
+    version: &str,
+) -> QueryResult<Option<String>> {
+    template_versions::table
+        .find((namespace, name, version))
+        .select(template_versions::content_hash)
+        .first(conn)
+        .optional()
+}
+
 /// Every version of every template, by name then in the order stored (callers sort by semver).
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<VersionSummary>> {
     template_versions::table

@@ -6,7 +6,7 @@
 //! (`store::templates`); the catalog index reads them to facet the catalog by [`DriftStatus`].
 
 use semver::Version;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::entity::{DEFAULT_NAMESPACE, EntityRef, Kind};
 
@@ -16,10 +16,11 @@ pub const SOURCE_TEMPLATE_ANNOTATION: &str = "backstage.io/source-template";
 pub const TEMPLATE_VERSION_ANNOTATION: &str = "portolan.dev/template-version";
 
 /// Where a service stands against its golden-path template.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Drift {
     /// The service names no template.
+    #[default]
     NotFromTemplate,
     /// It names a template the catalog has never held.
     UnknownTemplate { template: String },

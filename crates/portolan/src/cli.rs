@@ -87,6 +87,8 @@ pub fn ingest(settings: &Settings, paths: &[PathBuf]) -> anyhow::Result<ExitCode
         "SLOs: {} defined ({} added, {} updated, {} removed, {} kept from before their file broke)",
         slos.slos, slos.added, slos.updated, slos.removed, slos.kept
     );
+    // Problems of scorecard files are in the report already.
+    println!("{}", scorecard::maturity::jobs::evaluate_and_store(&store, chrono::Utc::now())?);
     Ok(if report.error_count() + slo_errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 

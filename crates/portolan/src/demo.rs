@@ -1,7 +1,8 @@
 //! The demo organisation, shipped inside the binary and unpacked into the data folder, and the SLI history its
-//! SLOs get when it is first loaded ([`history`]).
+//! SLOs get when it is first loaded ([`history`]), with eight weeks of scorecard history ([`scorecard_history`]).
 
 pub mod history;
+pub mod scorecard_history;
 
 use std::path::{Path, PathBuf};
 
@@ -69,6 +70,103 @@ pub fn after_ingest(settings: &Settings, store: &Store, now: DateTime<Utc>) {
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "the demo SLI history could not be written"),
     }
+    // After the SLI history: today's SLO levels, where the scorecard history ends, read it.
+    match write_scorecard_history_if_new(store, &folder(&settings.data_dir), now) {
+        Ok(Some(written)) => tracing::info!(
+            scorecards = written.scorecards,
+            days = written.days,
+            level_changes = written.level_changes,
+            "demo scorecard history written"
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "the demo scorecard history could not be written"),
+    }
+}
+
+/// What [`write_scorecard_history_if_new`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScorecardHistory {
+    pub scorecards: usize,
+    /// Days snapshotted before today, per scorecard.
+    pub days: usize,
+    /// Level changes recorded, first results included.
+    pub level_changes: usize,
+}
+
+/// Writes [`scorecard_history::DAYS`] days of history of the scorecards defined in files under `folder` (the
+/// unpacked demo), ending with today's results at `now`: a snapshot per day, and each day's results stored in turn
+/// so that the store records the level changes on the day they happened. Only when none of those scorecards has
+/// results or snapshots yet; `None` when there was nothing to do. One transaction.
+pub fn write_scorecard_history_if_new(
+    store: &Store,
+    folder: &Path,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<ScorecardHistory>> {
+    use scorecard::maturity::jobs;
+    use store::maturity;
+
+    let Ok(folder) = folder.canonicalize() else {
+        return Ok(None);
+    };
+    store.transaction(|conn| -> anyhow::Result<_> {
+        let definitions = jobs::read_definitions(conn)?;
+        let demo: Vec<&jobs::Definition> =
+            definitions.scorecards.iter().filter(|d| Path::new(&d.path).starts_with(&folder)).collect();
+        if demo.is_empty() {
+            return Ok(None);
+        }
+        let far = now.naive_utc() + chrono::Duration::days(366);
+        for definition in &demo {
+            let name = &definition.scorecard.name;
+            if !maturity::result_levels(conn, name)?.is_empty()
+                || maturity::snapshot_day_at_or_before(conn, name, far)?.is_some()
+            {
+                return Ok(None);
+            }
+        }
+        let at = jobs::stored_instant(now);
+        let rows =
+            definitions.scorecards.iter().map(|d| jobs::definition_row(d, None, at)).collect::<Result<Vec<_>, _>>()?;
+        maturity::replace_scorecards(conn, &rows)?;
+        let facts = scorecard::maturity::facts::gather(conn, now)?;
+        let mut written = ScorecardHistory { scorecards: demo.len(), days: 0, ..ScorecardHistory::default() };
+        let today = jobs::start_of_day(at);
+        for definition in demo {
+            let card = &definition.scorecard;
+            let results = jobs::evaluate_rows(card, &facts, at);
+            let stories: Vec<scorecard_history::Story> = results
+                .iter()
+                .map(|row| {
+                    let today = scorecard_history::Today {
+                        entity_ref: &row.entity_ref,
+                        owner_ref: row.owner_ref.as_deref(),
+                        level: row.level,
+                        budget: row.budget_remaining,
+                    };
+                    scorecard_history::Story::of(&card.name, card.levels.len(), &today)
+                })
+                .collect();
+            for ago in (1..=scorecard_history::DAYS).rev() {
+                let day = today - chrono::Duration::days(ago);
+                // The evaluation of that morning.
+                let evaluated_at = day + chrono::Duration::hours(9);
+                let then: Vec<maturity::ResultRow> = results
+                    .iter()
+                    .zip(&stories)
+                    .map(|(row, story)| {
+                        let (level, budget_remaining) = story.on(ago);
+                        maturity::ResultRow { level, budget_remaining, evaluated_at, ..row.clone() }
+                    })
+                    .collect();
+                written.level_changes += maturity::replace_results(conn, &card.name, &then, evaluated_at)?;
+                let levels = then.iter().map(|r| (r.owner_ref.as_deref(), r.level, r.budget_remaining));
+                maturity::replace_snapshot(conn, &card.name, day, &jobs::snapshot_rows(&card.name, day, levels))?;
+            }
+            written.level_changes += maturity::replace_results(conn, &card.name, &results, at)?;
+        }
+        written.days = usize::try_from(scorecard_history::DAYS).unwrap_or(0);
+        Ok(Some(written))
+    })
 }
 
 /// Writes the generated history of the SLOs defined in files under `folder` (the unpacked demo), ending at `now`,

@@ -4,11 +4,13 @@ pub mod cli;
 pub mod csrf;
 pub mod demo;
 pub mod errors;
+pub mod maturity_jobs;
 pub mod metrics;
 pub mod poller;
 pub mod refresh;
 pub mod routes;
 pub mod scaffold_jobs;
+pub mod scoreboard;
 pub mod settings;
 pub mod slo_jobs;
 pub mod telemetry;
@@ -38,6 +40,8 @@ pub struct AppState {
     pub scaffold_now: Arc<Notify>,
     /// What lists, search and facets read; rebuilt when the catalog changes.
     pub index: catalog::index::SharedIndex,
+    /// The scorecards rolled up over the team tree; rebuilt when their stored results or the catalog change.
+    pub scoreboard: scoreboard::Scoreboard,
 }
 
 /// A running server and the port it listens on (port 0 in tests picks a free one).
@@ -70,6 +74,7 @@ impl Application {
             refresh_now: Arc::new(Notify::new()),
             scaffold_now: Arc::new(Notify::new()),
             index: catalog::index::SharedIndex::default(),
+            scoreboard: scoreboard::Scoreboard::default(),
             settings,
         });
         let app_state = state.clone();
@@ -92,12 +97,14 @@ impl Application {
         let refresher = tokio::spawn(refresh::run(self.state.clone()));
         let poller = tokio::spawn(poller::run(self.state.clone()));
         let slo_upkeep = tokio::spawn(slo_jobs::run(self.state.clone(), refresh::holder()));
+        let scorecard_upkeep = tokio::spawn(maturity_jobs::run(self.state.clone(), refresh::holder()));
         let scaffolder = tokio::spawn(scaffold_jobs::run(self.state.clone(), refresh::holder()));
         let result = self.server.await;
         scaffolder.abort();
         refresher.abort();
         poller.abort();
         slo_upkeep.abort();
+        scorecard_upkeep.abort();
         result
     }
 }

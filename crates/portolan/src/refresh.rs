@@ -92,6 +92,8 @@ pub fn refresh_once(state: &AppState, me: &str, requested: bool) -> anyhow::Resu
             }
             Err(e) => tracing::error!(error = %e, "SLOs could not be reconciled"),
         }
+        // After the SLOs and the demo's history, which the scorecards' SLO checks read.
+        crate::maturity_jobs::after_refresh(state, me);
     }
     // Others skip until the next refresh is due; a little slack lets this process's own timer win the next round.
     let interval = Duration::from_secs(state.settings.refresh_interval_secs.max(1));

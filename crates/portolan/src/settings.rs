@@ -47,6 +47,9 @@ pub struct Settings {
     /// The author of the commits `publish:git` makes, when a template names none.
     pub scaffold_author_name: String,
     pub scaffold_author_email: String,
+    /// The hour (UTC, 0–23) from which the day's scorecard snapshot is taken; a day whose snapshot is missing gets
+    /// it at the first check after that hour.
+    pub scorecard_snapshot_hour_utc: u32,
 }
 
 impl Default for Settings {
@@ -73,6 +76,7 @@ impl Default for Settings {
             repositories_url: None,
             scaffold_author_name: "Portolan".to_owned(),
             scaffold_author_email: "portolan@localhost".to_owned(),
+            scorecard_snapshot_hour_utc: 0,
         }
     }
 }
@@ -105,6 +109,12 @@ impl Settings {
             .merge(Serialized::defaults(overrides))
             .extract()?;
         settings.bind_addr()?;
+        if settings.scorecard_snapshot_hour_utc > 23 {
+            anyhow::bail!(
+                "scorecard_snapshot_hour_utc: {} is not an hour of the day (0–23)",
+                settings.scorecard_snapshot_hour_utc
+            );
+        }
         Ok(settings)
     }
 
@@ -142,6 +152,7 @@ impl Settings {
             formats: catalog::ingest::Formats(vec![
                 std::sync::Arc::new(scorecard::slo::SloFormat),
                 std::sync::Arc::new(scaffolding::TemplateFormat),
+                std::sync::Arc::new(scorecard::maturity::ScorecardFormat),
             ]),
             allow_remote_substitutions: self.allow_remote_substitutions,
             remote_timeout: Duration::from_secs(self.remote_timeout_secs),
@@ -184,6 +195,18 @@ mod tests {
         let options = s.poll_options();
         assert_eq!(options.default_url.as_deref(), Some("http://prom:9090"));
         assert_eq!(options.max_backfill, chrono::Duration::hours(2));
+    }
+
+    #[test]
+    fn the_scorecard_snapshot_hour_is_an_hour_of_the_day() {
+        assert_eq!(Settings::default().scorecard_snapshot_hour_utc, 0);
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, "scorecard_snapshot_hour_utc = 6\n").expect("write");
+        assert_eq!(Settings::load(Some(&file), &Overrides::default()).expect("loads").scorecard_snapshot_hour_utc, 6);
+        std::fs::write(&file, "scorecard_snapshot_hour_utc = 24\n").expect("write");
+        let err = Settings::load(Some(&file), &Overrides::default()).expect_err("not an hour");
+        assert!(err.to_string().contains("scorecard_snapshot_hour_utc"), "{err}");
     }
 
     #[test]

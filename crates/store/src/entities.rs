@@ -319,3 +319,34 @@ pub fn bodies_of_kind_containing(
         .select((entities::entity_ref, entities::body))
         .load(conn)
 }
+
+/// What a maturity scorecard reads of an entity: the columns its checks ask about and the descriptor (for links,
+/// annotations and tags).
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = entities)]
+pub struct FactsRow {
+    pub entity_ref: String,
+    pub kind: String,
+    pub spec_type: Option<String>,
+    pub lifecycle: Option<String>,
+    pub owner_ref: Option<String>,
+    pub description: Option<String>,
+    pub body: String,
+}
+
+/// Every entity as a maturity scorecard reads it, by reference.
+pub fn all_for_facts(conn: &mut DbConnection) -> QueryResult<Vec<FactsRow>> {
+    entities::table.order(entities::entity_ref).select(FactsRow::as_select()).load(conn)
+}
+
+/// `(source_ref, target_ref)` of every relation of one type, whichever entity stated it, without duplicates, by
+/// source then target.
+pub fn all_relations_of_type(conn: &mut DbConnection, relation_type: &str) -> QueryResult<Vec<(String, String)>> {
+    let mut found: Vec<(String, String)> = relations::table
+        .filter(relations::relation_type.eq(relation_type))
+        .select((relations::source_ref, relations::target_ref))
+        .load(conn)?;
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
+}

@@ -5,6 +5,7 @@
 
 pub mod entities;
 pub mod leases;
+pub mod maturity;
 pub mod registrations;
 pub mod schema;
 pub mod sli;

@@ -199,6 +199,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scorecards (name) {
+        name -> Text,
+        title -> Text,
+        description -> Text,
+        definition -> Text,
+        path -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scorecard_results (scorecard, entity_ref) {
+        scorecard -> Text,
+        entity_ref -> Text,
+        owner_ref -> Nullable<Text>,
+        level -> Integer,
+        rules -> Text,
+        failing -> Integer,
+        budget_remaining -> Nullable<Double>,
+        evaluated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scorecard_snapshots (scorecard, taken_on, owner_ref, level) {
+        scorecard -> Text,
+        taken_on -> Timestamp,
+        owner_ref -> Text,
+        level -> Integer,
+        entities -> Integer,
+        budget_sum -> Double,
+        budget_count -> Integer,
+        budget_min -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    scorecard_level_changes (id) {
+        id -> BigInt,
+        scorecard -> Text,
+        entity_ref -> Text,
+        from_level -> Nullable<Integer>,
+        to_level -> Integer,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(entities -> sources (source_id));
 diesel::joinable!(source_documents -> sources (source_id));
 diesel::joinable!(sli_blocks -> slos (slo_id));
@@ -221,6 +269,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     scaffold_task_archives,
     registered_locations,
     scaffolded_services,
+    scorecards,
+    scorecard_results,
+    scorecard_snapshots,
+    scorecard_level_changes,
     sli_blocks,
     api_tokens
 );

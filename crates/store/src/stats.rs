@@ -14,6 +14,9 @@ pub const GENERATION: &str = "generation";
 /// a status changes and when an SLO comes or goes, so the catalog index re-reads SLO statuses (for its SLO-status
 /// facet) without waiting for a new catalog generation.
 pub const SLO_STATUSES: &str = "slo_statuses";
+/// Bumped by every write of scorecard definitions, results or snapshots (`crate::maturity`): the scorecard pages keep
+/// their rollups until it moves.
+pub const SCORECARDS: &str = "scorecards";
 
 pub fn set(conn: &mut DbConnection, name: &str, value: i64) -> QueryResult<()> {
     let at = now();

@@ -55,7 +55,8 @@ pub async fn get_entity(
 }
 
 /// `GET /api/v1/services/{namespace}/{name}?at=RFC3339`: a Component side by side: its owner, golden-path template,
-/// SLOs (each evaluated at `at`, default now, as `GET /api/v1/slos/…` gives it) and scorecards.
+/// SLOs (each evaluated at `at`, default now, as `GET /api/v1/slos/…` gives it) and scorecards (its level on each
+/// and every rule's result, as last evaluated).
 #[get("/services/{namespace}/{name}")]
 pub async fn get_service(
     state: web::Data<AppState>,
@@ -83,6 +84,7 @@ pub async fn get_service(
                 },
             })
         });
+        let scorecards = super::scorecards::service_json(&mut conn, &d.row.entity_ref)?;
         Ok(json!({
             "ref": d.row.entity_ref,
             "name": d.row.name,
@@ -94,7 +96,7 @@ pub async fn get_service(
             })),
             "template": template,
             "slos": slos,
-            "scorecards": [],
+            "scorecards": scorecards,
         }))
     })
     .await?;

@@ -115,6 +115,8 @@ pub struct ServiceCards {
     pub golden_path: Option<scaffolding::golden_path::Status>,
     /// The Component's SLOs evaluated now, with their error budgets.
     pub slos: Vec<SloCard>,
+    /// Its level on each scorecard that applies, with every rule's result.
+    pub maturity: Vec<super::scorecards::MaturityCard>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -169,6 +171,7 @@ pub async fn entity(
             Some(ServiceCards {
                 golden_path: golden_path_status(&mut conn, &d)?,
                 slos: slos::cards(&mut conn, &d.row.namespace, &d.row.name, chrono::Utc::now())?,
+                maturity: super::scorecards::maturity_cards(&mut conn, &d.row.entity_ref)?,
             })
         } else {
             None

@@ -5,6 +5,8 @@ mod catalog;
 mod golden_path;
 mod ops;
 mod scaffold;
+mod scorecards;
+mod scorecards_api;
 mod sli_events;
 mod slos;
 mod teams;
@@ -21,6 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(golden_path::page)
         .service(catalog::entity)
         .service(teams::team)
+        .service(scorecards::list)
+        .service(scorecards::matrix_csv)
+        .service(scorecards::results_csv)
+        .service(scorecards::detail)
         .service(scaffold::list)
         .service(scaffold::form)
         .service(
@@ -38,6 +44,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(api::get_entity)
                 .service(golden_path::api)
                 .service(api::get_service)
+                .service(scorecards_api::snapshot)
+                .service(scorecards::api_list)
+                .service(scorecards::api_detail)
+                .service(scorecards::api_team)
                 .service(slos::get_slo)
                 .service(api::refresh)
                 .service(scaffold::api_scaffold_resource())

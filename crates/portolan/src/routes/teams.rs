@@ -1,5 +1,5 @@
 //! `/teams/{name}`: a Group, its place in the tree, its people, and what it and its sub-teams own (with how many of
-//! their services are behind their golden path).
+//! their services are behind their golden path, their SLO statuses, and their levels on each scorecard).
 
 use actix_web::{get, web};
 use askama::Template;
@@ -20,6 +20,8 @@ pub struct TeamPage {
     pub sub_teams: usize,
     /// The catalog list of the owned services behind their golden path.
     pub behind_href: String,
+    /// Its subtree on each scorecard, its services' levels and failing rules, and their SLO statuses.
+    pub scorecards: super::scorecards::TeamScorecards,
 }
 
 /// `name` may carry a namespace: `/teams/dev/team-a` is not a route, so `dev.team-a` is not either; teams outside
@@ -47,7 +49,15 @@ pub async fn team(
         let description = t.group.row.description.clone();
         let behind = serde_urlencoded::to_string(t.behind_query().filter_params()).map_err(AppError::internal)?;
         let behind_href = format!("/catalog?{behind}");
-        Ok(TeamPage { sub_teams: t.subtree.len().saturating_sub(1), email, description, behind_href, t })
+        let scorecards = super::scorecards::team_scorecards(
+            &state,
+            &mut conn,
+            &index,
+            &t.group.row.entity_ref,
+            &t.subtree,
+            &t.owned,
+        )?;
+        Ok(TeamPage { sub_teams: t.subtree.len().saturating_sub(1), email, description, behind_href, scorecards, t })
     })
     .await
 }

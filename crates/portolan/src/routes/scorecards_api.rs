@@ -1,0 +1,28 @@
+//! Scorecard jobs on demand: `POST /api/v1/scorecards/snapshot`.
+
+use actix_web::{HttpResponse, post, web};
+use serde_json::json;
+
+use crate::AppState;
+
+/// `POST /api/v1/scorecards/snapshot`: evaluates every scorecard now and takes today's snapshot again, in the
+/// background (in whichever process gets the leases); answers 202 at once.
+#[post("/scorecards/snapshot")]
+pub async fn snapshot(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.store.clone();
+    actix_web::rt::spawn(async move {
+        let me = crate::refresh::holder();
+        match web::block(move || crate::maturity_jobs::snapshot_now(&store, &me, chrono::Utc::now())).await {
+            Ok(Ok(Some(taken))) => tracing::info!(
+                day = %taken.day.date(),
+                scorecards = taken.scorecards,
+                rows = taken.rows,
+                "scorecard snapshot taken on demand"
+            ),
+            Ok(Ok(None)) => tracing::warn!("another process held the scorecard leases; no snapshot was taken"),
+            Ok(Err(e)) => tracing::error!(error = %e, "the scorecard snapshot could not be taken"),
+            Err(e) => tracing::error!(error = %e, "the scorecard snapshot could not run"),
+        }
+    });
+    HttpResponse::Accepted().json(json!({ "status": "scheduled" }))
+}

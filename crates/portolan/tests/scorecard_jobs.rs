@@ -192,3 +192,21 @@ async fn a_refresh_evaluates_and_a_snapshot_is_taken_on_demand() {
         assert_eq!(rows.iter().map(|r| r.entities).sum::<i32>(), 40, "{name}");
     }
 }
+
+#[test]
+fn validate_reports_scorecard_mistakes_with_their_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let good = "apiVersion: portolan.dev/v1\nkind: Scorecard\nmetadata:\n  name: readiness\nspec:\n  appliesTo:\n    \
+                kind: [Component]\n  levels: [Bronze, Silver]\n  rules:\n    - id: described\n      level: Bronze\n      \
+                check: hasDescription\n";
+    std::fs::write(dir.path().join("good.yaml"), good).expect("write");
+    let bad = good.replace("name: readiness", "name: other").replace("check: hasDescription", "check: hasUnicorns");
+    std::fs::write(dir.path().join("bad.yaml"), bad).expect("write");
+    let report =
+        catalog::ingest::validate(&[dir.path().to_owned()], &portolan::settings::Settings::default().ingest_options())
+            .expect("validate");
+    let shown: Vec<String> = report.problems.iter().filter(|p| p.problem.is_error()).map(ToString::to_string).collect();
+    assert!(shown.iter().all(|p| p.contains("bad.yaml:12:14:")), "only the bad file, at its line: {shown:#?}");
+    assert!(shown.iter().any(|p| p.contains("hasUnicorns")), "the unknown check is named: {shown:#?}");
+    assert_eq!(report.error_count(), 1, "{shown:#?}");
+}

@@ -151,6 +151,11 @@ fn log_snapshot(result: anyhow::Result<Option<SnapshotReport>>) {
 /// Every [`INTERVAL`]: evaluates the scorecards (unless another process just did) and takes the day's snapshot
 /// when it is due.
 pub async fn run(state: web::Data<AppState>, me: String) {
+    // The boards are built at start, so that the first page after a restart does not pay for reading every result.
+    let warming = state.clone();
+    if let Err(e) = web::block(move || warming.scoreboard.warm(&warming.store)).await {
+        tracing::warn!(error = %e, "the scorecard boards could not be built at start");
+    }
     loop {
         tokio::time::sleep(INTERVAL).await;
         let (store, me2) = (state.store.clone(), me.clone());

@@ -191,7 +191,7 @@ ingest_step() {
     if [[ -s $rss_file ]]; then
         rss=$(kib_to_mib "$(tail -n 1 "$rss_file")")
     fi
-    summary=$(awk 'NF { line = $0 } END { gsub(/\|/, "/", line); print substr(line, 1, 160) }' "$out")
+    summary=$(awk '/ added, .* removed; / { line = $0 } END { gsub(/\|/, "/", line); print substr(line, 1, 160) }' "$out")
     if ((status != 0)); then
         tail -n 20 "$out" >&2
         ((status == 124)) && die "ingest timed out ($step, N=$n, $db)"

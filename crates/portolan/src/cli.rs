@@ -141,22 +141,9 @@ pub fn scaffold(
     let planned = scaffolding::skeleton::dry_run(&template, &bundle, &parameters, &renderer, &limits)
         .map_err(|e| anyhow::anyhow!("{}: {e}", template.entity_ref))?;
     let mut files = planned.files;
-    let mut descriptor = None;
-    if let Some(register) = template.steps.iter().find(|s| s.action == scaffolding::template::Action::CatalogRegister) {
-        let path = register.input_str("catalogInfoPath").unwrap_or("/catalog-info.yaml").trim_start_matches('/');
-        descriptor = Some(path.to_owned());
-        if let Some(text) = files.text(path) {
-            let stamped = scaffolding::register::stamp(
-                path,
-                text,
-                &template.entity_ref.to_string(),
-                &template.version.to_string(),
-            )?;
-            let relative =
-                scaffolding::skeleton::RelativePath::parse(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-            files.insert(relative, stamped.text.into_bytes(), true)?;
-        }
-    }
+    let descriptor = scaffolding::run::stamp_workspace(&template, &mut files)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", template.entity_ref))?
+        .map(|(path, _)| path);
     for step in &planned.steps {
         let note = match &step.outcome {
             scaffolding::skeleton::Outcome::Fetched { files } => format!("rendered {files} files"),
@@ -195,11 +182,11 @@ pub fn scaffold(
     }
     println!("{} files written to {} from {} {}", files.len(), out.display(), template.entity_ref, template.version);
     if mode == ScaffoldMode::WriteAndRegister {
-        let path = descriptor.ok_or_else(|| anyhow::anyhow!("the template has no catalog:register step"))?;
+        let path = descriptor.ok_or_else(|| anyhow::anyhow!("the template has no descriptor to register"))?;
         let store = Store::open(&settings.database_url, &settings.pool_options())?;
         let registrar = crate::scaffold_jobs::CatalogRegistrar { store: &store, settings, task_id: "cli" };
-        let refs =
-            scaffolding::run::Registrar::register(&registrar, &out.join(path)).map_err(|e| anyhow::anyhow!(e))?;
+        let refs = scaffolding::run::Registrar::register(&registrar, &out.join(path.as_str()))
+            .map_err(|e| anyhow::anyhow!(e))?;
         crate::scaffold_jobs::record_scaffolded(&store, &refs, &template, &parameters, None)?;
         println!("registered {}", refs.join(", "));
     }

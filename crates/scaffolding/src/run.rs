@@ -18,7 +18,7 @@ use crate::bundle::Bundle;
 use crate::publish::{self, CommitInfo, Published};
 use crate::register::{self, Stamped};
 use crate::render::{Context, Renderer, RepoUrl};
-use crate::skeleton::{Fetch, FileTree, Limits, RelativePath};
+use crate::skeleton::{FileTree, Limits, RelativePath, condition_holds, fetch_into, render_step_input};
 use crate::template::{Action, Step, Template};
 
 /// Puts descriptor files into the catalog, and takes them out again.
@@ -158,20 +158,9 @@ impl Runner<'_> {
             let index = Some(step.index);
             let label = step.label();
             let fail = |message: String| Failure { step: Some(label.clone()), message };
-            let path = format!("spec.steps[{}]", step.index);
-            if let Some(condition) = &step.condition {
-                let value = self
-                    .renderer
-                    .render_input(&format!("{path}.if"), condition, &self.context)
-                    .map_err(|e| fail(e.to_string()))?;
-                if !crate::skeleton::truthy(value.as_ref()) {
-                    log(Event {
-                        step: index,
-                        kind: EventKind::Skipped,
-                        message: format!("{label}: its `if` is false"),
-                    });
-                    continue;
-                }
+            if !condition_holds(self.renderer, step, &self.context).map_err(|e| fail(e.to_string()))? {
+                log(Event { step: index, kind: EventKind::Skipped, message: format!("{label}: its `if` is false") });
+                continue;
             }
             log(Event { step: index, kind: EventKind::Started, message: format!("{label} ({})", step.action) });
             match self.step(step, log) {
@@ -190,22 +179,13 @@ impl Runner<'_> {
         if let Action::Unsupported { name, reason } = &step.action {
             return Err(format!("`{name}` does not run in Portolan: {reason}"));
         }
-        let input = self
-            .renderer
-            .render_input(&format!("spec.steps[{}].input", step.index), &step.input, &self.context)
-            .map_err(|e| e.to_string())?
-            .unwrap_or_else(|| Json::Object(serde_json::Map::new()));
+        let input = render_step_input(self.renderer, step, &self.context).map_err(|e| e.to_string())?;
         let text = |key: &str| input.get(key).and_then(Json::as_str).filter(|s| !s.is_empty());
         match &step.action {
             Action::FetchTemplate | Action::FetchPlain => {
-                let fetch = Fetch::from_input(&step.action, &input)?;
-                let url = text("url").ok_or("input.url did not render to a folder")?;
-                let skeleton = self.bundle.skeleton(url).map_err(|e| e.to_string())?;
-                let values = input.get("values").and_then(Json::as_object).cloned().unwrap_or_default();
-                let context = self.context.clone().with_values(values);
-                let written = skeleton
-                    .render_into(self.renderer, &context, &fetch, &mut self.workspace)
-                    .map_err(|e| e.to_string())?;
+                let written =
+                    fetch_into(self.bundle, self.renderer, &self.context, &step.action, &input, &mut self.workspace)
+                        .map_err(|e| e.to_string())?;
                 // The descriptor may have changed: it is checked again before it leaves.
                 self.stamped = None;
                 Ok(format!("{written} files rendered into the workspace ({} in all)", self.workspace.len()))
@@ -253,26 +233,9 @@ impl Runner<'_> {
 
     /// Checks and stamps the descriptor of the first `catalog:register` step, once, before anything leaves.
     fn stamp_descriptor(&mut self) -> Result<(), String> {
-        if self.stamped.is_some() {
-            return Ok(());
+        if self.stamped.is_none() {
+            self.stamped = stamp_workspace(self.template, &mut self.workspace)?;
         }
-        let Some(step) = self.template.steps.iter().find(|s| s.action == Action::CatalogRegister) else {
-            return Ok(());
-        };
-        let path = descriptor_path(step);
-        let relative = RelativePath::parse(path.trim_start_matches('/')).map_err(|e| format!("catalogInfoPath {e}"))?;
-        let optional = step.input.get("optional").and_then(Json::as_bool).unwrap_or(false);
-        let Some(text) = self.workspace.text(relative.as_str()) else {
-            if optional {
-                return Ok(());
-            }
-            return Err(format!("the workspace has no {relative} to register (catalog:register's catalogInfoPath)"));
-        };
-        let version = self.template.version.to_string();
-        let stamped = register::stamp(relative.as_str(), text, &self.template.entity_ref.to_string(), &version)
-            .map_err(|e| e.to_string())?;
-        self.workspace.insert(relative.clone(), stamped.text.clone().into_bytes(), true).map_err(|e| e.to_string())?;
-        self.stamped = Some((relative, stamped));
         Ok(())
     }
 
@@ -451,6 +414,32 @@ impl Runner<'_> {
             log(Event { step: None, kind: EventKind::Log, message });
         }
     }
+}
+
+/// Checks and stamps, in the workspace, the descriptor the template's first `catalog:register` step names (see
+/// [`crate::register`]): what a run does before anything leaves the process, and what `portolan scaffold` writes.
+/// `None` when the template registers nothing, or its descriptor is missing and the step is `optional`.
+pub fn stamp_workspace(
+    template: &Template,
+    workspace: &mut FileTree,
+) -> Result<Option<(RelativePath, Stamped)>, String> {
+    let Some(step) = template.steps.iter().find(|s| s.action == Action::CatalogRegister) else {
+        return Ok(None);
+    };
+    let path = descriptor_path(step);
+    let relative = RelativePath::parse(path.trim_start_matches('/')).map_err(|e| format!("catalogInfoPath {e}"))?;
+    let optional = step.input.get("optional").and_then(Json::as_bool).unwrap_or(false);
+    let Some(text) = workspace.text(relative.as_str()) else {
+        if optional {
+            return Ok(None);
+        }
+        return Err(format!("the workspace has no {relative} to register (catalog:register's catalogInfoPath)"));
+    };
+    let stamped =
+        register::stamp(relative.as_str(), text, &template.entity_ref.to_string(), &template.version.to_string())
+            .map_err(|e| e.to_string())?;
+    workspace.insert(relative.clone(), stamped.text.clone().into_bytes(), true).map_err(|e| e.to_string())?;
+    Ok(Some((relative, stamped)))
 }
 
 /// The descriptor a `catalog:register` step names inside the workspace.

@@ -24,7 +24,7 @@ use walkdir::WalkDir;
 use crate::Values;
 use crate::bundle::Bundle;
 use crate::render::{Context, RenderError, RenderErrorKind, Renderer, is_templated};
-use crate::template::{Action, Template};
+use crate::template::{Action, Step, Template};
 
 /// Bounds on a skeleton and on the tree a run renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -712,7 +712,6 @@ pub fn dry_run(
     for step in &template.steps {
         let label = step.label();
         let fail = |error: StepError| DryRunError { step: label.clone(), error };
-        let path = format!("spec.steps[{}]", step.index);
         let mut planned = PlannedStep {
             index: step.index,
             label: label.clone(),
@@ -720,36 +719,20 @@ pub fn dry_run(
             input: step.input.clone(),
             outcome: Outcome::WouldRun,
         };
-        if let Some(condition) = &step.condition {
-            let value =
-                renderer.render_input(&format!("{path}.if"), condition, &context).map_err(|e| fail(e.into()))?;
-            if !truthy(value.as_ref()) {
-                planned.outcome = Outcome::Skipped;
-                steps.push(planned);
-                continue;
-            }
+        if !condition_holds(renderer, step, &context).map_err(|e| fail(e.into()))? {
+            planned.outcome = Outcome::Skipped;
+            steps.push(planned);
+            continue;
         }
         if let Action::Unsupported { reason, .. } = &step.action {
             planned.outcome = Outcome::NotSupported { reason: (*reason).to_owned() };
             steps.push(planned);
             continue;
         }
-        let input = renderer
-            .render_input(&format!("{path}.input"), &step.input, &context)
-            .map_err(|e| fail(e.into()))?
-            .unwrap_or_else(|| Json::Object(serde_json::Map::new()));
+        let input = render_step_input(renderer, step, &context).map_err(|e| fail(e.into()))?;
         planned.input = input.clone();
         if matches!(step.action, Action::FetchTemplate | Action::FetchPlain) {
-            let fetch = Fetch::from_input(&step.action, &input).map_err(|e| fail(StepError::Input(e)))?;
-            let url = input
-                .get("url")
-                .and_then(Json::as_str)
-                .ok_or_else(|| fail(StepError::Input("url did not render to a folder".to_owned())))?;
-            let skeleton = bundle.skeleton(url).map_err(|e| fail(e.into()))?;
-            let values = input.get("values").and_then(Json::as_object).cloned().unwrap_or_default();
-            let step_context = context.clone().with_values(values);
-            let written =
-                skeleton.render_into(renderer, &step_context, &fetch, &mut files).map_err(|e| fail(e.into()))?;
+            let written = fetch_into(bundle, renderer, &context, &step.action, &input, &mut files).map_err(fail)?;
             planned.outcome = Outcome::Fetched { files: written };
         }
         steps.push(planned);
@@ -757,8 +740,46 @@ pub fn dry_run(
     Ok(DryRun { files, steps })
 }
 
+/// Whether a step runs: its `if` rendered with the context is true (Backstage's truthiness); a step without one
+/// runs.
+pub(crate) fn condition_holds(renderer: &Renderer, step: &Step, context: &Context) -> Result<bool, RenderError> {
+    let Some(condition) = &step.condition else {
+        return Ok(true);
+    };
+    let value = renderer.render_input(&format!("spec.steps[{}].if", step.index), condition, context)?;
+    Ok(truthy(value.as_ref()))
+}
+
+/// A step's input rendered with the context; an empty mapping when it has none.
+pub(crate) fn render_step_input(renderer: &Renderer, step: &Step, context: &Context) -> Result<Json, RenderError> {
+    Ok(renderer
+        .render_input(&format!("spec.steps[{}].input", step.index), &step.input, context)?
+        .unwrap_or_else(|| Json::Object(serde_json::Map::new())))
+}
+
+/// Runs a fetch step with its rendered input: the folder of the bundle its `url` names, rendered with the step's
+/// `values` into `tree`. Returns how many files were written.
+pub(crate) fn fetch_into(
+    bundle: &Bundle,
+    renderer: &Renderer,
+    context: &Context,
+    action: &Action,
+    input: &Json,
+    tree: &mut FileTree,
+) -> Result<usize, StepError> {
+    let fetch = Fetch::from_input(action, input).map_err(StepError::Input)?;
+    let url = input
+        .get("url")
+        .and_then(Json::as_str)
+        .filter(|url| !url.is_empty())
+        .ok_or_else(|| StepError::Input("input.url did not render to a folder".to_owned()))?;
+    let skeleton = bundle.skeleton(url)?;
+    let values = input.get("values").and_then(Json::as_object).cloned().unwrap_or_default();
+    Ok(skeleton.render_into(renderer, &context.clone().with_values(values), &fetch, tree)?)
+}
+
 /// Backstage's truthiness of a rendered `if`.
-pub(crate) fn truthy(value: Option<&Json>) -> bool {
+fn truthy(value: Option<&Json>) -> bool {
     match value {
         None | Some(Json::Null) => false,
         Some(Json::Bool(b)) => *b,

@@ -20,6 +20,8 @@
 //! `SCAFFOLD_BENCH_RUNS`, `SCAFFOLD_BENCH_POLL_MS`, `SCAFFOLD_BENCH_DATABASES` (default `sqlite postgres`),
 //! `SCAFFOLD_BENCH_VERBOSE=1` (each run's figures on stderr).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,51 +30,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow, bail, ensure};
 use catalog::ingest::{NoProgress, ingest};
 use chrono::{DateTime, FixedOffset};
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
 use portolan::Application;
 use portolan::settings::Settings;
 use serde_json::{Value, json};
 use store::{PoolOptions, Store};
+use support::{BenchDb, load, ms, percentile, pg_url};
 
 /// How long one run may take before the bench gives up on it.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A database of its own for one run, dropped afterwards.
-struct BenchDb {
-    url: String,
-    name: &'static str,
-    postgres: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl BenchDb {
-    fn sqlite() -> anyhow::Result<BenchDb> {
-        let dir = tempfile::tempdir()?;
-        let url = format!("sqlite://{}", dir.path().join("portolan.db").display());
-        Ok(BenchDb { url, name: "SQLite", postgres: None, _dir: Some(dir) })
-    }
-
-    fn postgres(admin_url: &str) -> anyhow::Result<BenchDb> {
-        let database = format!("portolan_scaffold_bench_{}", std::process::id());
-        let mut admin = diesel::PgConnection::establish(admin_url)?;
-        // One statement per call: neither may run inside the transaction a multi-statement string makes.
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database}"))?;
-        admin.batch_execute(&format!("CREATE DATABASE {database}"))?;
-        let url = store::test_support::with_database(admin_url, &database);
-        Ok(BenchDb { url, name: "PostgreSQL", postgres: Some((admin_url.to_owned(), database)), _dir: None })
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        if let Some((admin_url, database)) = &self.postgres
-            && let Ok(mut admin) = diesel::PgConnection::establish(admin_url)
-        {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
-        }
-    }
-}
 
 /// One run's figures.
 struct Sample {
@@ -294,31 +259,10 @@ fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1);
-    sorted.get(index.min(sorted.len().saturating_sub(1))).copied().unwrap_or_default()
-}
-
 fn sorted(times: impl Iterator<Item = Duration>) -> Vec<Duration> {
     let mut times: Vec<Duration> = times.collect();
     times.sort();
     times
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_owned())
-}
-
-fn pg_url() -> Option<String> {
-    ["PORTOLAN_BENCH_PG_URL", "PORTOLAN_TEST_PG_URL"]
-        .iter()
-        .find_map(|var| std::env::var(var).ok().filter(|url| !url.is_empty()))
 }
 
 fn report(figures: &[Figures], poll: Duration) {
@@ -388,7 +332,7 @@ fn main() -> ExitCode {
         let db = match database {
             "sqlite" => BenchDb::sqlite(),
             "postgres" => match pg_url() {
-                Some(url) => BenchDb::postgres(&url),
+                Some(url) => BenchDb::postgres(&url, "portolan_scaffold_bench"),
                 None => {
                     eprintln!(
                         "[scaffold bench] PostgreSQL skipped: neither PORTOLAN_BENCH_PG_URL nor PORTOLAN_TEST_PG_URL is set"

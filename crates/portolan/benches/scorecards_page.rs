@@ -30,6 +30,8 @@
 //! `SCORECARDS_BENCH_ENTITIES`, `SCORECARDS_BENCH_RUNS`, `SCORECARDS_BENCH_REBUILDS`, `SCORECARDS_BENCH_DATABASES`
 //! (default `sqlite postgres`).
 
+mod support;
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
@@ -38,15 +40,16 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow, ensure};
 use catalog::ingest::{NoProgress, ingest};
 use chrono::{NaiveDateTime, Utc};
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
 use portolan::settings::Settings;
 use portolan::{AppState, Application};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::SplitMix64;
 use scorecard::maturity::jobs::{snapshot_rows, start_of_day};
 use scorecard::maturity::rollup::{Change, ResultReader, Rollup};
 use scorecard::maturity::{Check, Condition, Outcome, Rule, RuleResult, Scorecard, Selector};
 use store::maturity::{self, NO_LEVEL, ResultRow, ScorecardRow, SnapshotRow};
 use store::{PoolOptions, Store};
+use support::{BenchDb, load, ms, percentile, pg_url};
 
 const DIVISIONS: usize = 7;
 const DEPARTMENTS: usize = 48;
@@ -55,51 +58,10 @@ const SNAPSHOT_DAYS: i64 = 90;
 /// The department the focused pages and the team API ask for (a mid-level team: 6 teams below it).
 const FOCUS: &str = "dept-17";
 
-/// A database of its own for one run, dropped afterwards.
-struct BenchDb {
-    url: String,
-    name: &'static str,
-    postgres: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl BenchDb {
-    fn sqlite() -> anyhow::Result<BenchDb> {
-        let dir = tempfile::tempdir()?;
-        let url = format!("sqlite://{}", dir.path().join("portolan.db").display());
-        Ok(BenchDb { url, name: "SQLite", postgres: None, _dir: Some(dir) })
-    }
-
-    fn postgres(admin_url: &str) -> anyhow::Result<BenchDb> {
-        let database = format!("portolan_scorecards_bench_{}", std::process::id());
-        let mut admin = diesel::PgConnection::establish(admin_url)?;
-        // One statement per call: neither may run inside the transaction a multi-statement string makes.
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database}"))?;
-        admin.batch_execute(&format!("CREATE DATABASE {database}"))?;
-        let url = store::test_support::with_database(admin_url, &database);
-        Ok(BenchDb { url, name: "PostgreSQL", postgres: Some((admin_url.to_owned(), database)), _dir: None })
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        if let Some((admin_url, database)) = &self.postgres
-            && let Ok(mut admin) = diesel::PgConnection::establish(admin_url)
-        {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
-        }
-    }
-}
-
-/// A deterministic number in `[0, 1)` from a few integers (splitmix64 over their mix).
+/// A deterministic number in `[0, 1)` from a few integers (rand_xoshiro's SplitMix64 seeded with their mix).
 fn unit(parts: &[u64]) -> f64 {
-    let mut x =
-        parts.iter().fold(0x9E37_79B9_7F4A_7C15_u64, |acc, p| acc.rotate_left(17) ^ p.wrapping_mul(0xA24B_AED4));
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^= x >> 31;
-    (x >> 11) as f64 / (1u64 << 53) as f64
+    let seed = parts.iter().fold(0x9E37_79B9_7F4A_7C15_u64, |acc, p| acc.rotate_left(17) ^ p.wrapping_mul(0xA24B_AED4));
+    SplitMix64::seed_from_u64(seed).random()
 }
 
 fn division(i: usize) -> String {
@@ -819,15 +781,6 @@ fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1);
-    sorted.get(index.min(sorted.len().saturating_sub(1))).copied().unwrap_or_default()
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
-}
-
 fn spread(times: &[Duration]) -> String {
     format!(
         "{} ({}–{})",
@@ -835,18 +788,6 @@ fn spread(times: &[Duration]) -> String {
         ms(times.first().copied().unwrap_or_default()),
         ms(times.last().copied().unwrap_or_default())
     )
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_owned())
-}
-
-fn pg_url() -> Option<String> {
-    ["PORTOLAN_BENCH_PG_URL", "PORTOLAN_TEST_PG_URL"]
-        .iter()
-        .find_map(|var| std::env::var(var).ok().filter(|url| !url.is_empty()))
 }
 
 fn report(figures: &[Figures]) {
@@ -918,7 +859,7 @@ fn main() -> ExitCode {
         let db = match database {
             "sqlite" => BenchDb::sqlite(),
             "postgres" => match pg_url() {
-                Some(url) => BenchDb::postgres(&url),
+                Some(url) => BenchDb::postgres(&url, "portolan_scorecards_bench"),
                 None => {
                     eprintln!(
                         "[scorecards bench] PostgreSQL skipped: neither PORTOLAN_BENCH_PG_URL nor PORTOLAN_TEST_PG_URL is set"

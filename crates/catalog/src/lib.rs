@@ -9,4 +9,5 @@ pub mod golden_path;
 pub mod graph;
 pub mod index;
 pub mod ingest;
+pub mod people;
 pub mod yaml;

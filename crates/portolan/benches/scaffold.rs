@@ -212,7 +212,7 @@ async fn run(db: &BenchDb, runs: usize, poll: Duration) -> anyhow::Result<Figure
         let store = store.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
             let mut conn = store.conn()?;
-            Ok(portolan::tokens::create(&mut conn, "bench", None, None, store::now())?.secret)
+            Ok(portolan::auth::tokens::create(&mut conn, "bench", None, None, "bench", store::now())?.secret)
         })
         .await??
     };

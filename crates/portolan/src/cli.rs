@@ -241,8 +241,24 @@ pub fn token_create(
     let store = Store::open(&settings.database_url, &settings.pool_options())?;
     let valid_for = expires_in_days.map(|days| chrono::Duration::days(i64::from(days)));
     let mut conn = store.conn()?;
-    let created = crate::tokens::create(&mut conn, name, team, valid_for, store::now())?;
-    eprintln!("token `{}` created; it is shown this once, keep it secret:", created.row.name);
+    let team = match team {
+        Some(team) => {
+            let group = catalog::entity::EntityRef::parse(team, Some(catalog::entity::Kind::Group), "default")
+                .map_err(|e| anyhow::anyhow!("--team: {e}"))?
+                .to_string();
+            if store::entities::by_ref(&mut conn, &group)?.is_none() {
+                anyhow::bail!("--team: there is no {group} in the catalog (ingest it first, or check the name)");
+            }
+            Some(group)
+        }
+        None => None,
+    };
+    let created = crate::auth::tokens::create(&mut conn, name, team.as_deref(), valid_for, "cli", store::now())?;
+    match &team {
+        Some(team) => eprintln!("token `{}` acts for {team} and the teams below it", created.row.name),
+        None => eprintln!("token `{}` has no team: it may do everything an admin may", created.row.name),
+    }
+    eprintln!("it is shown this once, keep it secret:");
     println!("{}", created.secret);
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use serde_json::{Value, json};
 
+use crate::auth::Chrome;
+
 #[derive(Debug)]
 pub struct AppError {
     pub status: StatusCode,
@@ -71,6 +73,17 @@ impl AppError {
         }
     }
 
+    /// Too many requests from one client: answered with `Retry-After`.
+    pub fn too_many_requests(what: &str, wait: std::time::Duration) -> AppError {
+        let secs = wait.as_secs().max(1);
+        AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many {what} from this address; try again in {secs} s"),
+            json!({ "retry_after_secs": secs }),
+        )
+    }
+
     pub fn api(mut self) -> AppError {
         self.api = true;
         self
@@ -110,6 +123,35 @@ struct ErrorPage<'a> {
     status: u16,
     reason: &'a str,
     message: &'a str,
+    chrome: &'a Chrome,
+}
+
+/// The HTML page of an error, with the caller's top bar.
+pub fn page(error: &AppError, chrome: &Chrome) -> HttpResponse {
+    let page = ErrorPage {
+        status: error.status.as_u16(),
+        reason: error.status.canonical_reason().unwrap_or("Error"),
+        message: &error.message,
+        chrome,
+    };
+    let mut response = match page.render() {
+        Ok(html) => HttpResponse::build(error.status).content_type("text/html; charset=utf-8").body(html),
+        Err(_) => HttpResponse::build(error.status).body(error.message.clone()),
+    };
+    error.add_headers(&mut response);
+    response
+}
+
+impl AppError {
+    fn add_headers(&self, response: &mut HttpResponse) {
+        use actix_web::http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+        if self.status == StatusCode::UNAUTHORIZED && self.api {
+            response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"portolan\""));
+        }
+        if let Some(secs) = self.details.get("retry_after_secs").and_then(Value::as_u64) {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+    }
 }
 
 impl ResponseError for AppError {
@@ -119,23 +161,13 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         if self.api {
-            let mut response = HttpResponse::build(self.status);
-            if self.status == StatusCode::UNAUTHORIZED {
-                response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer realm=\"portolan\""));
-            }
-            return response.json(json!({
+            let mut response = HttpResponse::build(self.status).json(json!({
                 "error": { "code": self.code, "message": self.message, "details": self.details }
             }));
+            self.add_headers(&mut response);
+            return response;
         }
-        let page = ErrorPage {
-            status: self.status.as_u16(),
-            reason: self.status.canonical_reason().unwrap_or("Error"),
-            message: &self.message,
-        };
-        match page.render() {
-            Ok(html) => HttpResponse::build(self.status).content_type("text/html; charset=utf-8").body(html),
-            Err(_) => HttpResponse::build(self.status).body(self.message.clone()),
-        }
+        page(self, &Chrome::default())
     }
 }
 

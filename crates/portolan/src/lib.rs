@@ -1,7 +1,7 @@
 //! The Portolan binary: command line, settings, the actix application and its background work.
 
+pub mod auth;
 pub mod cli;
-pub mod csrf;
 pub mod demo;
 pub mod errors;
 pub mod maturity_jobs;
@@ -14,7 +14,6 @@ pub mod scoreboard;
 pub mod settings;
 pub mod slo_jobs;
 pub mod telemetry;
-pub mod tokens;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -42,7 +41,12 @@ pub struct AppState {
     pub index: catalog::index::SharedIndex,
     /// The scorecards rolled up over the team tree; rebuilt when their stored results or the catalog change.
     pub scoreboard: scoreboard::Scoreboard,
+    /// Sign-in, rate limits and who the admins are.
+    pub auth: auth::AuthState,
 }
+
+/// The largest request body anywhere unless a route allows more (scaffold requests, SLI events).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A running server and the port it listens on (port 0 in tests picks a free one).
 pub struct Application {
@@ -54,6 +58,16 @@ pub struct Application {
 impl Application {
     /// Opens the database (migrating it), unpacks the demo if asked, binds, and builds the server.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        settings.check()?;
+        let listener = TcpListener::bind(settings.bind_addr()?)?;
+        Application::build_on(settings, listener).await
+    }
+
+    /// [`Application::build`] on a socket bound already (a test that must know the port before it starts).
+    pub async fn build_on(settings: Settings, listener: TcpListener) -> anyhow::Result<Application> {
+        let local = listener.local_addr()?;
+        let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        let auth = auth::AuthState::new(&settings, &public_url)?;
         let store = {
             let (url, options) = (settings.database_url.clone(), settings.pool_options());
             tokio::task::spawn_blocking(move || Store::open(&url, &options)).await??
@@ -65,8 +79,7 @@ impl Application {
                 locations.push(demo);
             }
         }
-        let listener = TcpListener::bind(settings.bind_addr()?)?;
-        let port = listener.local_addr()?.port();
+        let port = local.port();
         let state = web::Data::new(AppState {
             store,
             metrics: Metrics::new()?,
@@ -75,14 +88,21 @@ impl Application {
             scaffold_now: Arc::new(Notify::new()),
             index: catalog::index::SharedIndex::default(),
             scoreboard: scoreboard::Scoreboard::default(),
+            auth,
             settings,
         });
+        let behind_tls = state.auth.secure_cookies;
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web::QueryConfig::default().error_handler(errors::query_error))
                 .app_data(web::PathConfig::default().error_handler(errors::path_error))
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
+                .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES))
+                .wrap(actix_web::middleware::from_fn(auth::middleware::resolve))
+                .wrap(auth::headers::security_headers(behind_tls))
                 .wrap(metrics::RecordRequests)
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .configure(routes::configure)

@@ -50,6 +50,36 @@ pub struct Settings {
     /// The hour (UTC, 0–23) from which the day's scorecard snapshot is taken; a day whose snapshot is missing gets
     /// it at the first check after that hour.
     pub scorecard_snapshot_hour_utc: u32,
+
+    // Sign-in and access (docs/configuration.md, "Sign-in").
+    /// The address people reach the portal at (`https://portal.example.com`): the OIDC redirect goes back to it, and
+    /// an `https` one makes cookies `Secure` and turns HSTS on. `http://<bind>` when unset.
+    pub public_url: Option<String>,
+    /// The OpenID provider (`https://keycloak.example.com/realms/acme`); sign-in is off when unset.
+    pub oidc_issuer_url: Option<String>,
+    pub oidc_client_id: String,
+    /// Only from the environment (`PORTOLAN_OIDC_CLIENT_SECRET`), never from a file.
+    pub oidc_client_secret: Option<String>,
+    pub oidc_scopes: Vec<String>,
+    /// The claim holding the email a catalog User is matched by.
+    pub oidc_email_claim: String,
+    /// The claim holding the name a catalog User is matched by when no email matches.
+    pub oidc_name_claim: String,
+    /// Whether someone the catalog has no User for may sign in (as a viewer who changes nothing).
+    pub allow_unknown_users: bool,
+    /// Whether the catalog and scorecards can be read without signing in.
+    pub anonymous_read: bool,
+    /// Groups (`platform`, `group:default/sre`) whose members may do everything.
+    pub admin_groups: Vec<String>,
+    pub session_lifetime_hours: u64,
+    /// With sign-in off, serve on an address other machines can reach anyway (everyone there may change anything).
+    pub allow_open_access: bool,
+    /// Take the client's address from `X-Forwarded-For` / `Forwarded` (only behind a proxy that sets them).
+    pub trust_forwarded_for: bool,
+    /// Sign-ins (and callbacks) one client address may start per minute.
+    pub login_rate_per_minute: u32,
+    /// Requests with an API token one client address may make per minute.
+    pub token_rate_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -77,6 +107,21 @@ impl Default for Settings {
             scaffold_author_name: "Portolan".to_owned(),
             scaffold_author_email: "portolan@localhost".to_owned(),
             scorecard_snapshot_hour_utc: 0,
+            public_url: None,
+            oidc_issuer_url: None,
+            oidc_client_id: "portolan".to_owned(),
+            oidc_client_secret: None,
+            oidc_scopes: vec!["openid".to_owned(), "email".to_owned(), "profile".to_owned()],
+            oidc_email_claim: "email".to_owned(),
+            oidc_name_claim: "preferred_username".to_owned(),
+            allow_unknown_users: true,
+            anonymous_read: false,
+            admin_groups: Vec::new(),
+            session_lifetime_hours: 12,
+            allow_open_access: false,
+            trust_forwarded_for: false,
+            login_rate_per_minute: 30,
+            token_rate_per_minute: 600,
         }
     }
 }
@@ -104,10 +149,24 @@ impl Settings {
             }
             None => figment = figment.merge(Toml::file("portolan.toml")),
         }
-        let settings: Settings = figment
+        let figment = figment
             .merge(Env::prefixed("PORTOLAN_").ignore(&["test_pg_url", "bench_pg_url"]))
-            .merge(Serialized::defaults(overrides))
-            .extract()?;
+            .merge(Serialized::defaults(overrides));
+        let secret_source = figment.find_metadata("oidc_client_secret").map(|m| m.name.to_string());
+        if secret_source.as_deref().is_some_and(|source| source.contains("TOML")) {
+            anyhow::bail!(
+                "oidc_client_secret: secrets are read from the environment (PORTOLAN_OIDC_CLIENT_SECRET), never from a \
+                 configuration file; remove it from the file"
+            );
+        }
+        let settings: Settings = figment.extract()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// What the types alone do not rule out.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let settings = self;
         settings.bind_addr()?;
         if settings.scorecard_snapshot_hour_utc > 23 {
             anyhow::bail!(
@@ -115,7 +174,44 @@ impl Settings {
                 settings.scorecard_snapshot_hour_utc
             );
         }
-        Ok(settings)
+        if let Some(url) = &settings.public_url {
+            let parsed = url::Url::parse(url).map_err(|e| anyhow::anyhow!("public_url: `{url}` is not a URL ({e})"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                anyhow::bail!("public_url: `{url}` must be an http:// or https:// address");
+            }
+        }
+        match &settings.oidc_issuer_url {
+            Some(issuer) => {
+                url::Url::parse(issuer)
+                    .map_err(|e| anyhow::anyhow!("oidc_issuer_url: `{issuer}` is not a URL ({e})"))?;
+                if settings.oidc_client_secret.as_deref().is_none_or(str::is_empty) {
+                    anyhow::bail!(
+                        "oidc_client_secret: sign-in with {issuer} needs the client's secret in PORTOLAN_OIDC_CLIENT_SECRET"
+                    );
+                }
+                if !settings.oidc_scopes.iter().any(|scope| scope == "openid") {
+                    anyhow::bail!("oidc_scopes: must include `openid`");
+                }
+            }
+            None if !settings.allow_open_access && !settings.bind_addr()?.ip().is_loopback() => anyhow::bail!(
+                "sign-in is off (no oidc_issuer_url), so everyone who reaches the portal may change anything: it only \
+                 serves on a loopback address (bind is {}). Configure sign-in, or set allow_open_access = true",
+                settings.bind
+            ),
+            None => {}
+        }
+        if settings.session_lifetime_hours == 0 {
+            anyhow::bail!("session_lifetime_hours: must be at least 1");
+        }
+        if settings.login_rate_per_minute == 0 || settings.token_rate_per_minute == 0 {
+            anyhow::bail!("login_rate_per_minute and token_rate_per_minute must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Whether people sign in (an OpenID provider is configured).
+    pub fn sign_in_on(&self) -> bool {
+        self.oidc_issuer_url.is_some()
     }
 
     pub fn bind_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -207,6 +303,42 @@ mod tests {
         std::fs::write(&file, "scorecard_snapshot_hour_utc = 24\n").expect("write");
         let err = Settings::load(Some(&file), &Overrides::default()).expect_err("not an hour");
         assert!(err.to_string().contains("scorecard_snapshot_hour_utc"), "{err}");
+    }
+
+    #[test]
+    fn sign_in_off_serves_only_on_loopback_unless_told_to() {
+        let mut settings = Settings { bind: "0.0.0.0:7878".to_owned(), ..Settings::default() };
+        let err = settings.check().expect_err("open on the network");
+        assert!(err.to_string().contains("sign-in is off") && err.to_string().contains("allow_open_access"), "{err}");
+        settings.allow_open_access = true;
+        settings.check().expect("told to");
+        let loopback = Settings { bind: "[::1]:7878".to_owned(), ..Settings::default() };
+        loopback.check().expect("loopback");
+        let signed = Settings {
+            bind: "0.0.0.0:7878".to_owned(),
+            oidc_issuer_url: Some("https://id.example.com/realms/acme".to_owned()),
+            oidc_client_secret: Some("s3cret".to_owned()),
+            ..Settings::default()
+        };
+        signed.check().expect("sign-in on");
+        let no_secret = Settings { oidc_client_secret: None, ..signed.clone() };
+        let err = no_secret.check().expect_err("no secret");
+        assert!(err.to_string().contains("PORTOLAN_OIDC_CLIENT_SECRET"), "{err}");
+        let no_openid = Settings { oidc_scopes: vec!["email".to_owned()], ..signed };
+        assert!(no_openid.check().expect_err("no openid scope").to_string().contains("oidc_scopes"));
+    }
+
+    #[test]
+    fn the_client_secret_never_comes_from_a_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, "oidc_issuer_url = \"https://id.example.com\"\noidc_client_secret = \"in-the-repo\"\n")
+            .expect("write");
+        let err = Settings::load(Some(&file), &Overrides::default()).expect_err("secret in a file");
+        assert!(err.to_string().contains("never from a configuration file"), "{err}");
+        std::fs::write(&file, "public_url = \"ftp://portal\"\n").expect("write");
+        let err = Settings::load(Some(&file), &Overrides::default()).expect_err("not http");
+        assert!(err.to_string().contains("public_url"), "{err}");
     }
 
     #[test]

@@ -57,13 +57,14 @@ fn total_in_window(app: &TestApp, slo: &str) -> (u64, u64) {
 #[actix_web::test]
 async fn pushed_events_need_a_token_replace_duplicates_and_refuse_bad_samples_by_index() {
     for db in TestDb::all() {
-        let app = TestApp::spawn(db).await;
+        let app = TestApp::spawn_configured(db, Vec::new(), support::sign_in_required).await;
         let folder = app.demo_root.parent().expect("the demo root is a file in a folder");
         std::fs::write(folder.join("components/push-test-slo.yaml"), PUSH_SLO).expect("write SLO file");
         ingest_folder(&app.db, &app.demo_root).await;
         let token = {
             let mut conn = app.db.store.conn().expect("connection");
-            portolan::tokens::create(&mut conn, "ci-checkout", Some("checkout"), None, store::now()).expect("token")
+            let team = Some("group:default/checkout-team");
+            portolan::auth::tokens::create(&mut conn, "ci-checkout", team, None, "test", store::now()).expect("token")
         };
         let slo = "push-test-availability";
         let now = Utc::now();
@@ -77,6 +78,16 @@ async fn pushed_events_need_a_token_replace_duplicates_and_refuse_bad_samples_by
         let (status, body, _) = push(&app, slo, Some("ptl_not-a-token"), &one).await;
         assert_eq!(status, 401);
         assert_eq!(body["error"]["message"], "the token is not known");
+        // Another team's token may not push to checkout's SLO; a token of the team above it may.
+        let data = support::token(&app.db, "ci-data", Some("group:default/data")).await;
+        let (status, body, _) = push(&app, slo, Some(&data), &one).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+        let reason = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(reason.starts_with("token `ci-data` acts for group:default/data, and may not push events"), "{reason}");
+        assert!(reason.contains("belongs to group:default/checkout-team (under group:default/commerce"), "{reason}");
+        let commerce = support::token(&app.db, "ci-commerce", Some("group:default/commerce")).await;
+        let (status, body, _) = push(&app, slo, Some(&commerce), &one).await;
+        assert_eq!(status, 200, "{body}");
 
         // 10,000 samples in one call: 10,000 minutes of 1,000 events, 990 good.
         let samples: Vec<Value> =

@@ -236,6 +236,16 @@ impl Form {
         self.fields().find(|field| field.name == name)
     }
 
+    /// The team a run is for: the value of the first `OwnerPicker` field, else of a field named `owner`. Who may run
+    /// a template is decided by it.
+    pub fn owner<'v>(&self, values: &'v Values) -> Option<&'v str> {
+        let field = self
+            .fields()
+            .find(|field| matches!(field.picker, Some(Picker::Owner { .. })))
+            .or_else(|| self.field("owner"))?;
+        values.get(&field.name).and_then(Json::as_str).map(str::trim).filter(|owner| !owner.is_empty())
+    }
+
     /// The defaults the schemas give, by field name.
     pub fn defaults(&self) -> Values {
         let mut values = Values::new();
@@ -990,6 +1000,19 @@ mod tests {
             form.defaults(),
             json!({"replicas": 2, "public": false, "language": "rust"}).as_object().cloned().unwrap_or_default()
         );
+    }
+
+    #[test]
+    fn the_owner_of_a_run_is_its_owner_picker_value() {
+        let form = clean(SERVICE);
+        let values = json!({"name": "checkout", "owner": " group:payments "}).as_object().cloned().unwrap_or_default();
+        assert_eq!(form.owner(&values), Some("group:payments"));
+        let blank = json!({"owner": ""}).as_object().cloned().unwrap_or_default();
+        assert_eq!(form.owner(&blank), None);
+        let no_owner =
+            clean("- properties:\n    team: {type: string, ui:field: OwnerPicker}\n    owner: {type: string}\n");
+        let both = json!({"team": "group:data", "owner": "group:web"}).as_object().cloned().unwrap_or_default();
+        assert_eq!(no_owner.owner(&both), Some("group:data"), "the picker wins over a field named owner");
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! Row and form structs live beside the queries that use them; queries are functions over a [`DbConnection`] so that
 //! the domain crates can run several of them in one transaction. This crate knows no HTTP and no YAML.
 
+pub mod audit;
 pub mod entities;
 pub mod leases;
 pub mod maturity;
 pub mod registrations;
 pub mod schema;
+pub mod sessions;
 pub mod sli;
 pub mod slos;
 pub mod sources;

@@ -121,6 +121,46 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        issuer -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        display_name -> Text,
+        user_ref -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_attempts (id_hash) {
+        id_hash -> Text,
+        state -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        return_to -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        outcome -> Text,
+        client_addr -> Nullable<Text>,
+        details -> Text,
     }
 }
 

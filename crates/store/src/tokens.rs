@@ -18,6 +18,8 @@ pub struct TokenRow {
     pub expires_at: Option<NaiveDateTime>,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// Who made it: `user:default/alice`, or `cli` for `portolan token create`.
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -28,6 +30,7 @@ pub struct TokenForm<'a> {
     pub secret_hash: &'a str,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    pub created_by: Option<&'a str>,
 }
 
 /// Stores a new token; fails on a name or hash already taken.
@@ -49,6 +52,15 @@ pub fn by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<TokenR
 
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<TokenRow>> {
     api_tokens::table.order(api_tokens::name).select(TokenRow::as_select()).load(conn)
+}
+
+/// A team's tokens, newest first.
+pub fn of_team(conn: &mut DbConnection, team: &str) -> QueryResult<Vec<TokenRow>> {
+    api_tokens::table
+        .filter(api_tokens::team.eq(team))
+        .order((api_tokens::created_at.desc(), api_tokens::id.desc()))
+        .select(TokenRow::as_select())
+        .load(conn)
 }
 
 pub fn touch(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<()> {

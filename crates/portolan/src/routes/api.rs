@@ -2,10 +2,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use catalog::browse::{self, ListQuery};
+use catalog::entity::{DEFAULT_NAMESPACE, EntityRef};
 use serde_json::json;
 
 use super::{blocking, slos};
 use crate::AppState;
+use crate::auth::{Caller, permissions};
 use crate::errors::AppError;
 
 fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, AppError> {
@@ -103,11 +105,39 @@ pub async fn get_service(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// `POST /api/v1/refresh`: re-reads the configured locations now (in whichever process holds the lease).
+#[derive(serde::Deserialize)]
+pub struct RefreshQuery {
+    /// The entity whose file should be read again now (its owners may ask); without it, admins only.
+    entity: Option<String>,
+}
+
+/// `POST /api/v1/refresh[?entity=component:default/checkout]`: re-reads the catalog's locations now (in whichever
+/// process holds the lease; files that did not change are skipped by their hash). The owners of an entity may ask
+/// for it to be read again; a refresh with no entity named is for admins.
 #[post("/refresh")]
-pub async fn refresh(state: web::Data<AppState>) -> HttpResponse {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<RefreshQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (owner, target, doing) = match query.into_inner().entity {
+        Some(entity) => {
+            let entity_ref = EntityRef::parse(&entity, None, DEFAULT_NAMESPACE)
+                .map_err(|e| AppError::bad_request("entity", e.to_string()).api())?
+                .to_string();
+            let store = state.store.clone();
+            let lookup = entity_ref.clone();
+            let row = api(move || store::entities::by_ref(&mut *store.conn()?, &lookup).map_err(AppError::internal))
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("no entity {entity_ref} in the catalog")).api())?;
+            let doing = format!("refresh {entity_ref}");
+            (row.owner_ref, entity_ref, doing)
+        }
+        None => (None, "catalog".to_owned(), "refresh the whole catalog".to_owned()),
+    };
+    permissions::permit(&state, &caller, owner, "catalog.refresh", target, doing).await.map_err(AppError::api)?;
     state.refresh_now.notify_one();
-    HttpResponse::Accepted().json(json!({ "status": "scheduled", "locations": state.locations.len() }))
+    Ok(HttpResponse::Accepted().json(json!({ "status": "scheduled", "locations": state.locations.len() })))
 }
 
 pub async fn not_found() -> Result<HttpResponse, AppError> {

@@ -9,6 +9,7 @@ use catalog::graph::Layout;
 use super::blocking;
 use super::slos::{self, SloCard};
 use crate::AppState;
+use crate::auth::Chrome;
 use crate::errors::AppError;
 
 pub struct FacetLink {
@@ -28,6 +29,7 @@ pub struct FacetView {
 #[derive(Template, WebTemplate)]
 #[template(path = "catalog/list.html")]
 pub struct CatalogPage {
+    pub chrome: Chrome,
     pub q: String,
     pub items: Vec<ListItem>,
     pub total: i64,
@@ -72,7 +74,7 @@ fn facet_views(query: &ListQuery, groups: Vec<FacetGroup>) -> Vec<FacetView> {
 }
 
 #[get("/catalog")]
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<CatalogPage, AppError> {
+pub async fn list(state: web::Data<AppState>, req: HttpRequest, chrome: Chrome) -> Result<CatalogPage, AppError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).map_err(|e| AppError::bad_request("query", e.to_string()))?;
     let query = ListQuery::parse(&pairs)?;
@@ -90,6 +92,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<Catalo
         let hidden = params.iter().filter(|(k, _)| *k != "q" && *k != "sort").cloned().collect();
         let sort = params.iter().find(|(k, _)| *k == "sort").map(|(_, v)| v.clone()).unwrap_or_default();
         Ok(CatalogPage {
+            chrome,
             clear_href: (!params.is_empty()).then(|| "/catalog".to_owned()),
             q: query.q.clone(),
             items: page.items,
@@ -122,6 +125,7 @@ pub struct ServiceCards {
 #[derive(Template, WebTemplate)]
 #[template(path = "catalog/entity.html")]
 pub struct EntityPage {
+    pub chrome: Chrome,
     pub d: EntityDetail,
     pub title: String,
     pub links: Vec<(String, String, String)>,
@@ -159,6 +163,7 @@ pub(crate) fn golden_path_status(
 pub async fn entity(
     state: web::Data<AppState>,
     path: web::Path<(String, String, String)>,
+    chrome: Chrome,
 ) -> Result<EntityPage, AppError> {
     let (namespace, kind, name) = path.into_inner();
     blocking(move || {
@@ -190,6 +195,7 @@ pub async fn entity(
             .collect();
         let source = d.source_path.as_deref().map(|p| catalog::ingest::display(std::path::Path::new(p)));
         Ok(EntityPage {
+            chrome,
             title: d.row.display_name.clone(),
             links: d.links(),
             annotations: string_pairs(meta.and_then(|m| m.get("annotations"))),

@@ -10,11 +10,13 @@ use scaffolding::golden_path::{self, Changes, ChangesError};
 
 use super::blocking;
 use crate::AppState;
+use crate::auth::Chrome;
 use crate::errors::AppError;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "catalog/golden_path.html")]
 pub struct ChangesPage {
+    pub chrome: Chrome,
     pub namespace: String,
     pub name: String,
     pub title: String,
@@ -54,11 +56,15 @@ fn load(state: &AppState, namespace: &str, name: &str) -> Result<(String, Change
 }
 
 #[get("/catalog/{namespace}/component/{name}/golden-path")]
-pub async fn page(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<ChangesPage, AppError> {
+pub async fn page(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    chrome: Chrome,
+) -> Result<ChangesPage, AppError> {
     let (namespace, name) = path.into_inner();
     blocking(move || {
         let (title, changes) = load(&state, &namespace, &name)?;
-        Ok(ChangesPage { summary: changes.diff.summary().to_string(), namespace, name, title, changes })
+        Ok(ChangesPage { chrome, summary: changes.diff.summary().to_string(), namespace, name, title, changes })
     })
     .await
 }

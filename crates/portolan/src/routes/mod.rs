@@ -1,6 +1,8 @@
 //! Routes, one module per area; handlers parse input, call the domain, and hand a page struct or JSON back.
 
 mod api;
+mod audit_log;
+mod auth;
 mod catalog;
 mod golden_path;
 mod ops;
@@ -10,6 +12,7 @@ mod scorecards_api;
 mod sli_events;
 mod slos;
 mod teams;
+mod tokens;
 
 use actix_web::web;
 
@@ -19,6 +22,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(ops::readyz)
         .service(ops::metrics)
         .service(ops::stylesheet)
+        .service(auth::login)
+        .service(auth::callback)
+        .service(auth::logout)
+        .service(auth::signed_out)
+        .service(tokens::list)
+        .service(tokens::create)
+        .service(tokens::revoke)
+        .service(audit_log::page)
         .service(catalog::list)
         .service(golden_path::page)
         .service(catalog::entity)
@@ -53,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(scaffold::api_scaffold_resource())
                 .service(scaffold::api_task)
                 .service(sli_events::resource())
+                .service(audit_log::api)
                 .default_service(web::to(api::not_found)),
         )
         .default_service(web::to(ops::not_found));

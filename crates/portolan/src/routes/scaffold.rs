@@ -16,8 +16,10 @@ use store::tasks::{self, EventRow, TaskRow};
 
 use super::blocking;
 use crate::AppState;
+use crate::auth::permissions::{self, Need};
+use crate::auth::{Caller, Chrome, audit, csrf};
 use crate::errors::AppError;
-use crate::{csrf, scaffold_jobs};
+use crate::scaffold_jobs;
 
 /// The largest form or JSON body a scaffold request may send.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -25,15 +27,16 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 #[derive(askama::Template)]
 #[template(path = "scaffolding/list.html")]
 pub struct ListPage {
+    pub chrome: Chrome,
     pub templates: Vec<versions::Listing>,
 }
 
 /// `GET /create`: the golden paths.
 #[get("/create")]
-pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn list(state: web::Data<AppState>, chrome: Chrome) -> Result<HttpResponse, AppError> {
     let page = blocking(move || {
         let mut conn = state.store.conn()?;
-        Ok(ListPage { templates: versions::listings(&mut conn).map_err(AppError::internal)? })
+        Ok(ListPage { chrome, templates: versions::listings(&mut conn).map_err(AppError::internal)? })
     })
     .await?;
     html(StatusCode::OK, &page)
@@ -92,8 +95,8 @@ pub struct FileView {
 #[derive(askama::Template)]
 #[template(path = "scaffolding/form.html")]
 pub struct FormPage {
+    pub chrome: Chrome,
     pub listing: TemplateHeader,
-    pub csrf: String,
     pub pages: Vec<PageView>,
     pub general_errors: Vec<String>,
     pub unsupported: Vec<String>,
@@ -114,22 +117,18 @@ pub struct TemplateHeader {
 pub async fn form(
     state: web::Data<AppState>,
     name: web::Path<String>,
-    req: HttpRequest,
+    chrome: Chrome,
 ) -> Result<HttpResponse, AppError> {
-    let (token, new) = csrf::token(&req);
     let name = name.into_inner();
-    let csrf_token = token.clone();
     let page = blocking(move || {
         let mut conn = state.store.conn()?;
         let (template, _) = latest(&mut conn, &name)?;
         let owners = owner_choices(&mut conn)?;
         let values = template.form.defaults();
-        Ok(form_page(&template, csrf_token, &raw_of(&values), &FormErrors::default(), &owners, None))
+        Ok(form_page(&template, chrome, &raw_of(&values), &FormErrors::default(), &owners, None))
     })
     .await?;
-    let mut response = html(StatusCode::OK, &page)?;
-    csrf::set_cookie(&mut response, &token, new);
-    Ok(response)
+    html(StatusCode::OK, &page)
 }
 
 /// `POST /create/{name}`: `action=review` shows the dry run under the form; `action=create` queues the task and
@@ -138,12 +137,13 @@ pub async fn submit(
     state: web::Data<AppState>,
     name: web::Path<String>,
     req: HttpRequest,
+    caller: Caller,
     body: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let submitted = body.into_inner();
     let field = |key: &str| submitted.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    csrf::check(&req, field(csrf::FIELD).as_deref())?;
-    let (token, _) = csrf::token(&req);
+    csrf::check(&req, state.auth.secure_cookies, field(csrf::FIELD).as_deref())?;
+    let chrome = caller.chrome();
     let creating = field("action").as_deref() == Some("create");
     let wanted_version = field("template_version");
     let name = name.into_inner();
@@ -165,18 +165,17 @@ pub async fn submit(
         let raw = raw_of_submitted(&form_values);
         let values = match template.form.validate_form(form_values) {
             Ok(values) => values,
-            Err(errors) => return Ok(Err(form_page(&template, token, &raw, &errors, &owners, None))),
+            Err(errors) => return Ok(Err(form_page(&template, chrome.clone(), &raw, &errors, &owners, None))),
         };
         if creating && !template.is_runnable() {
             let errors = FormErrors { general: vec![not_runnable(&template)], ..FormErrors::default() };
-            return Ok(Err(form_page(&template, token, &raw, &errors, &owners, None)));
+            return Ok(Err(form_page(&template, chrome.clone(), &raw, &errors, &owners, None)));
         }
         if !creating {
             let dry_run = dry_run_view(&template, &bundle, &values);
-            return Ok(Err(form_page(&template, token, &raw, &FormErrors::default(), &owners, Some(dry_run))));
+            return Ok(Err(form_page(&template, chrome.clone(), &raw, &FormErrors::default(), &owners, Some(dry_run))));
         }
-        let id = scaffold_jobs::queue(&state.store, &template.entity_ref, &template.version.to_string(), &values, None)
-            .map_err(AppError::internal)?;
+        let id = queue_run(&mut conn, &state, &caller, &template, &values)?;
         Ok(Ok(id))
     })
     .await?;
@@ -191,6 +190,39 @@ pub async fn submit(
             html(if invalid { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK }, &page)
         }
     }
+}
+
+/// Queues a run for whoever may make services for the team its form names (the owner field); a form that names no
+/// team may be run by admins only. The run, or its refusal, goes to the audit log.
+fn queue_run(
+    conn: &mut store::DbConnection,
+    state: &AppState,
+    caller: &Caller,
+    template: &Template,
+    values: &Values,
+) -> Result<String, AppError> {
+    let owner = match template.form.owner(values) {
+        Some(owner) => Some(
+            EntityRef::parse(owner, Some(Kind::Group), DEFAULT_NAMESPACE)
+                .map_err(|e| AppError::bad_request("owner", e.to_string()))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let (need, doing) = match &owner {
+        Some(owner) => (Need::OwnerOf(owner), format!("create a service for {owner}")),
+        None => (Need::Admin, format!("run {}, whose form names no owning team,", template.entity_ref)),
+    };
+    let target = owner.clone().unwrap_or_else(|| template.entity_ref.to_string());
+    permissions::authorize(conn, &state.auth.admin_groups, caller, need, "scaffold.create", &doing)?;
+    let version = template.version.to_string();
+    let created_by = caller.principal.actor();
+    let id = scaffold_jobs::queue(&state.store, &template.entity_ref, &version, values, Some(&created_by))
+        .map_err(AppError::internal)?;
+    let details = json!({"task": id, "template": template.entity_ref.to_string(), "version": version});
+    audit::record(conn, caller, "scaffold.create", &target, audit::Outcome::Allowed, &details)
+        .map_err(AppError::internal)?;
+    Ok(id)
 }
 
 /// Why a template with steps Portolan does not run cannot be started.
@@ -259,7 +291,7 @@ fn raw_of_submitted(submitted: &[(String, String)]) -> Vec<(String, String)> {
 
 fn form_page(
     template: &Template,
-    csrf: String,
+    chrome: Chrome,
     raw: &[(String, String)],
     errors: &FormErrors,
     owners: &[(String, String)],
@@ -276,6 +308,7 @@ fn form_page(
         })
         .collect();
     FormPage {
+        chrome,
         listing: TemplateHeader {
             name: template.name.clone(),
             entity_ref: template.entity_ref.to_string(),
@@ -284,7 +317,6 @@ fn form_page(
             version: template.version.to_string(),
             owner: template.owner.clone(),
         },
-        csrf,
         pages,
         general_errors: errors.general.clone(),
         unsupported: template
@@ -392,6 +424,7 @@ pub struct StepView {
 #[derive(askama::Template)]
 #[template(path = "scaffolding/task.html")]
 pub struct TaskPage {
+    pub chrome: Chrome,
     pub task: TaskRow,
     pub steps: Vec<StepView>,
     /// Lines that belong to no step.
@@ -468,7 +501,11 @@ fn load_task(conn: &mut store::DbConnection, id: &str) -> Result<(TaskRow, Optio
 
 /// `GET /tasks/{id}`: the run, step by step.
 #[get("/tasks/{id}")]
-pub async fn task_page(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn task_page(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    chrome: Chrome,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let page = blocking(move || {
         let mut conn = state.store.conn()?;
@@ -476,6 +513,7 @@ pub async fn task_page(state: web::Data<AppState>, id: web::Path<String>) -> Res
         let (steps, lines) = step_views(template.as_ref(), &events);
         let has_archive = task.is_finished() && tasks::archive(&mut conn, &id).map_err(AppError::internal)?.is_some();
         Ok(TaskPage {
+            chrome,
             links: task_links(&task),
             last_seq: events.last().map_or(0, |e| e.seq),
             task,
@@ -605,20 +643,12 @@ pub fn api_scaffold_resource() -> actix_web::Resource {
 }
 
 /// `POST /api/v1/scaffold` (Bearer token): validates the values like the form and queues a task; 202 with its id.
-async fn api_scaffold(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let secret = super::sli_events::bearer(&req).map_err(AppError::api)?;
+async fn api_scaffold(state: web::Data<AppState>, caller: Caller, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let request: ScaffoldRequest = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request("body", format!("is not a scaffold request: {e}")).api())?;
     let notify = state.scaffold_now.clone();
     let body = blocking(move || {
         let mut conn = state.store.conn()?;
-        let token = crate::tokens::authenticate(&mut conn, &secret, store::now())
-            .map_err(AppError::internal)?
-            .map_err(|refused| AppError::unauthorized(refused.reason()))?;
         let (template, _) = match request.version.as_deref() {
             Some(version) => {
                 versions::load(&mut conn, &template_ref(&request.template)?, version).map_err(load_error)?
@@ -637,9 +667,7 @@ async fn api_scaffold(
             )
         })?;
         let version = template.version.to_string();
-        let created_by = format!("token:{}", token.name);
-        let id = scaffold_jobs::queue(&state.store, &template.entity_ref, &version, &values, Some(&created_by))
-            .map_err(AppError::internal)?;
+        let id = queue_run(&mut conn, &state, &caller, &template, &values)?;
         Ok(json!({
             "id": id,
             "template": template.entity_ref.to_string(),

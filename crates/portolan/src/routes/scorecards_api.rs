@@ -4,11 +4,18 @@ use actix_web::{HttpResponse, post, web};
 use serde_json::json;
 
 use crate::AppState;
+use crate::auth::Caller;
+use crate::auth::permissions;
+use crate::errors::AppError;
 
 /// `POST /api/v1/scorecards/snapshot`: evaluates every scorecard now and takes today's snapshot again, in the
-/// background (in whichever process gets the leases); answers 202 at once.
+/// background (in whichever process gets the leases); answers 202 at once. Admins only.
 #[post("/scorecards/snapshot")]
-pub async fn snapshot(state: web::Data<AppState>) -> HttpResponse {
+pub async fn snapshot(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
+    let doing = "take a scorecard snapshot".to_owned();
+    permissions::permit(&state, &caller, None, "scorecards.snapshot", "scorecards".to_owned(), doing)
+        .await
+        .map_err(AppError::api)?;
     let store = state.store.clone();
     actix_web::rt::spawn(async move {
         let me = crate::refresh::holder();
@@ -24,5 +31,5 @@ pub async fn snapshot(state: web::Data<AppState>) -> HttpResponse {
             Err(e) => tracing::error!(error = %e, "the scorecard snapshot could not run"),
         }
     });
-    HttpResponse::Accepted().json(json!({ "status": "scheduled" }))
+    Ok(HttpResponse::Accepted().json(json!({ "status": "scheduled" })))
 }

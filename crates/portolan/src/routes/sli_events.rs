@@ -1,16 +1,17 @@
-//! `POST /api/v1/slos/{namespace}/{name}/events`: SLI samples pushed by teams whose SLIs live elsewhere,
-//! authenticated with an API token.
+//! `POST /api/v1/slos/{namespace}/{name}/events`: SLI samples pushed by teams whose SLIs live elsewhere, with an
+//! API token of the team that owns the SLO's service (or of a team above it).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::AUTHORIZATION;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
+use catalog::entity::{EntityRef, Kind};
 use scorecard::sli::{self, SliError, StoredSlo};
 use serde_json::{Value, json};
 
 use super::blocking;
 use crate::AppState;
+use crate::auth::permissions::{self, Need};
+use crate::auth::{Caller, audit};
 use crate::errors::AppError;
-use crate::tokens;
 
 /// The most samples one call may carry.
 pub const MAX_SAMPLES: usize = 10_000;
@@ -21,20 +22,6 @@ pub fn resource() -> actix_web::Resource {
     web::resource("/slos/{namespace}/{name}/events")
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .route(web::post().to(push_events))
-}
-
-pub(crate) fn bearer(req: &HttpRequest) -> Result<String, AppError> {
-    let header = req
-        .headers()
-        .get(AUTHORIZATION)
-        .ok_or_else(|| AppError::unauthorized("an API token is required: Authorization: Bearer <token>"))?;
-    let value = header.to_str().unwrap_or_default();
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Ok(token.trim().to_owned())
-        }
-        _ => Err(AppError::unauthorized("the Authorization header must be `Bearer <token>`")),
-    }
 }
 
 fn refused_samples(errors: &[sli::SampleError]) -> AppError {
@@ -49,10 +36,9 @@ fn refused_samples(errors: &[sli::SampleError]) -> AppError {
 async fn push_events(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    req: HttpRequest,
+    caller: Caller,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let secret = bearer(&req).map_err(AppError::api)?;
     let (namespace, name) = path.into_inner();
     let items: Vec<Value> = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Array(items)) => items,
@@ -66,12 +52,31 @@ async fn push_events(
     let body = blocking(move || {
         let mut conn = state.store.conn()?;
         let now = store::now();
-        tokens::authenticate(&mut conn, &secret, now)
-            .map_err(AppError::internal)?
-            .map_err(|refused| AppError::unauthorized(refused.reason()))?;
         let row = store::slos::by_name(&mut conn, &namespace, &name)
             .map_err(AppError::internal)?
             .ok_or_else(|| AppError::not_found(format!("no SLO {namespace}/{name}")))?;
+        let service = EntityRef::new(Kind::Component.as_str(), &row.namespace, &row.service).to_string();
+        let owner = store::entities::by_ref(&mut conn, &service).map_err(AppError::internal)?.and_then(|e| e.owner_ref);
+        let target = format!("slo:{namespace}/{name}");
+        match &owner {
+            Some(owner) => {
+                let doing = format!("push events to SLO {namespace}/{name} of {service}");
+                permissions::authorize(
+                    &mut conn,
+                    &state.auth.admin_groups,
+                    &caller,
+                    Need::OwnerOf(owner),
+                    "sli.push",
+                    &doing,
+                )?;
+            }
+            None => {
+                let doing = format!(
+                    "push events to SLO {namespace}/{name}, whose service {service} has no owner in the catalog,"
+                );
+                permissions::authorize(&mut conn, &state.auth.admin_groups, &caller, Need::Admin, "sli.push", &doing)?;
+            }
+        }
         if row.source_kind != "push" {
             let message = format!(
                 "SLO {namespace}/{name} reads its data from {}; events cannot be pushed to it",
@@ -88,6 +93,9 @@ async fn push_events(
         };
         let data_until =
             store::slos::by_id(&mut conn, slo.row.id).map_err(AppError::internal)?.and_then(|r| r.data_until);
+        let details = json!({"samples": samples.len(), "minutes": recorded.minutes});
+        audit::record(&mut conn, &caller, "sli.push", &target, audit::Outcome::Allowed, &details)
+            .map_err(AppError::internal)?;
         Ok(json!({
             "accepted": samples.len(),
             "minutes": recorded.minutes,

@@ -9,11 +9,13 @@ use catalog::entity::DEFAULT_NAMESPACE;
 
 use super::blocking;
 use crate::AppState;
+use crate::auth::Chrome;
 use crate::errors::AppError;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "teams/team.html")]
 pub struct TeamPage {
+    pub chrome: Chrome,
     pub t: TeamView,
     pub email: Option<String>,
     pub description: Option<String>,
@@ -36,6 +38,7 @@ pub async fn team(
     state: web::Data<AppState>,
     name: web::Path<String>,
     query: web::Query<TeamQuery>,
+    chrome: Chrome,
 ) -> Result<TeamPage, AppError> {
     let name = name.into_inner();
     let namespace = query.into_inner().namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
@@ -57,7 +60,15 @@ pub async fn team(
             &t.subtree,
             &t.owned,
         )?;
-        Ok(TeamPage { sub_teams: t.subtree.len().saturating_sub(1), email, description, behind_href, scorecards, t })
+        Ok(TeamPage {
+            chrome,
+            sub_teams: t.subtree.len().saturating_sub(1),
+            email,
+            description,
+            behind_href,
+            scorecards,
+            t,
+        })
     })
     .await
 }

@@ -54,6 +54,22 @@ impl TestApp {
         TestApp { base, db, client: reqwest::Client::new(), demo_root, _files: files }
     }
 
+    /// A POST of a JSON body with a Bearer token: `(status, body)`.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.client.post(format!("{}{}", self.base, path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("POST");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{}", self.base, path)).send().await.expect("request")
     }
@@ -73,6 +89,27 @@ impl TestApp {
 
 /// Ingests a folder as `serve` does: descriptors, SLO files and templates, then the SLOs reconciled and the template
 /// versions kept.
+/// Sign-in on, with a provider nobody asks (it is only reached when a browser signs in): for tests of API tokens and
+/// of what an anonymous caller is refused.
+pub fn sign_in_required(settings: &mut Settings) {
+    settings.oidc_issuer_url = Some("http://127.0.0.1:9/unused-provider".to_owned());
+    settings.oidc_client_secret = Some("unused".to_owned());
+    settings.admin_groups = vec!["platform".to_owned()];
+}
+
+/// A token made as `portolan token create` makes it, for `team` (a Group reference) or for everything.
+pub async fn token(db: &TestDb, name: &str, team: Option<&str>) -> String {
+    let (store, name, team) = (db.store.clone(), name.to_owned(), team.map(str::to_owned));
+    tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().expect("connection");
+        portolan::auth::tokens::create(&mut conn, &name, team.as_deref(), None, "test", store::now())
+            .expect("token")
+            .secret
+    })
+    .await
+    .expect("join")
+}
+
 pub async fn ingest_folder(db: &TestDb, root: &std::path::Path) -> catalog::ingest::Report {
     let (store, root) = (db.store.clone(), root.to_path_buf());
     tokio::task::spawn_blocking(move || {

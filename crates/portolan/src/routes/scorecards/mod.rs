@@ -35,6 +35,7 @@ pub(crate) use self::service::{maturity_cards, service_json, team_scorecards};
 use super::blocking;
 use super::slos::Tick;
 use crate::AppState;
+use crate::auth::Chrome;
 use crate::errors::AppError;
 use crate::scoreboard::{self, Board, Boards};
 
@@ -498,6 +499,7 @@ fn change_view(board: &Board, section: &Section, focus: Option<usize>) -> Option
 #[derive(Template, WebTemplate)]
 #[template(path = "scorecards/list.html")]
 pub struct ScorecardsPage {
+    pub chrome: Chrome,
     pub boards: Vec<BoardView>,
     pub unreadable: Vec<String>,
     pub teams: usize,
@@ -505,7 +507,7 @@ pub struct ScorecardsPage {
 
 /// `GET /scorecards`
 #[get("/scorecards")]
-pub async fn list(state: web::Data<AppState>) -> Result<ScorecardsPage, AppError> {
+pub async fn list(state: web::Data<AppState>, chrome: Chrome) -> Result<ScorecardsPage, AppError> {
     blocking(move || {
         let mut conn = state.store.conn()?;
         let index = state.index.get(&mut conn)?;
@@ -515,7 +517,7 @@ pub async fn list(state: web::Data<AppState>) -> Result<ScorecardsPage, AppError
             .iter()
             .map(|b| BoardView::new(&mut conn, b, &boards.tree, &index, None, Rows::Preview))
             .collect::<Result<_, _>>()?;
-        Ok(ScorecardsPage { boards: views, unreadable: boards.unreadable.clone(), teams: boards.tree.len() })
+        Ok(ScorecardsPage { chrome, boards: views, unreadable: boards.unreadable.clone(), teams: boards.tree.len() })
     })
     .await
 }
@@ -536,6 +538,7 @@ pub struct Crumb {
 #[derive(Template, WebTemplate)]
 #[template(path = "scorecards/detail.html")]
 pub struct ScorecardPage {
+    pub chrome: Chrome,
     pub b: BoardView,
     pub definition: Vec<DefinitionLevel>,
     pub applies_to: Vec<(String, String)>,
@@ -557,6 +560,7 @@ pub async fn detail(
     state: web::Data<AppState>,
     name: web::Path<String>,
     query: web::Query<DetailQuery>,
+    chrome: Chrome,
 ) -> Result<ScorecardPage, AppError> {
     let (name, query) = (name.into_inner(), query.into_inner());
     blocking(move || {
@@ -601,6 +605,7 @@ pub async fn detail(
         crumbs.reverse();
         let team = focus.and_then(|p| tree.get(p)).map(|t| (t.name.clone(), team_page_href(&t.entity_ref)));
         Ok(ScorecardPage {
+            chrome,
             path: catalog::ingest::display(std::path::Path::new(&board.row.path)),
             b,
             definition,

@@ -50,12 +50,14 @@ pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Creates a token named `name`, for `team` when given, valid for `valid_for` when given.
+/// Creates a token named `name`, for `team` (a Group reference) when given, valid for `valid_for` when given, made
+/// by `created_by`.
 pub fn create(
     conn: &mut DbConnection,
     name: &str,
     team: Option<&str>,
     valid_for: Option<Duration>,
+    created_by: &str,
     now: NaiveDateTime,
 ) -> Result<Created, TokenError> {
     let valid_name = !name.is_empty()
@@ -71,8 +73,14 @@ pub fn create(
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("{PREFIX}{}", hex::encode(bytes));
     let secret_hash = hash(&secret);
-    let form =
-        TokenForm { name, team, secret_hash: &secret_hash, created_at: now, expires_at: valid_for.map(|d| now + d) };
+    let form = TokenForm {
+        name,
+        team,
+        secret_hash: &secret_hash,
+        created_at: now,
+        expires_at: valid_for.map(|d| now + d),
+        created_by: Some(created_by),
+    };
     tokens::insert(conn, &form)?;
     let row = tokens::by_name(conn, name)?.ok_or(store::QueryError::NotFound)?;
     Ok(Created { secret, row })
@@ -84,9 +92,14 @@ pub fn authenticate(
     secret: &str,
     now: NaiveDateTime,
 ) -> Result<Result<TokenRow, Refused>, TokenError> {
-    let Some(row) = tokens::by_hash(conn, &hash(secret))? else {
+    let presented = hash(secret);
+    let Some(row) = tokens::by_hash(conn, &presented)? else {
         return Ok(Err(Refused::Unknown));
     };
+    // The row was found by its hash; comparing again in constant time keeps the decision itself free of timing.
+    if !super::same_secret(&row.secret_hash, &presented) {
+        return Ok(Err(Refused::Unknown));
+    }
     if row.revoked_at.is_some() {
         return Ok(Err(Refused::Revoked));
     }
@@ -108,15 +121,15 @@ mod tests {
         for db in TestDb::all() {
             let mut conn = db.store.conn().expect("connection");
             let now = store::now();
-            let created = create(&mut conn, "ci-checkout", Some("payments"), None, now).expect("created");
+            let created = create(&mut conn, "ci-checkout", Some("payments"), None, "cli", now).expect("created");
             assert!(created.secret.starts_with(PREFIX) && created.secret.len() == PREFIX.len() + 64);
             assert_ne!(created.row.secret_hash, created.secret);
             assert!(!created.row.secret_hash.contains(&created.secret[PREFIX.len()..]));
             assert!(matches!(
-                create(&mut conn, "ci-checkout", None, None, now),
+                create(&mut conn, "ci-checkout", None, None, "cli", now),
                 Err(TokenError::NameTaken(name)) if name == "ci-checkout"
             ));
-            assert!(matches!(create(&mut conn, "has space", None, None, now), Err(TokenError::BadName(_))));
+            assert!(matches!(create(&mut conn, "has space", None, None, "cli", now), Err(TokenError::BadName(_))));
 
             let used = authenticate(&mut conn, &created.secret, now).expect("query").expect("accepted");
             assert_eq!((used.name.as_str(), used.team.as_deref()), ("ci-checkout", Some("payments")));
@@ -126,7 +139,7 @@ mod tests {
             assert!(tokens::revoke(&mut conn, "ci-checkout", now).expect("revoked"));
             assert_eq!(authenticate(&mut conn, &created.secret, now).expect("query").err(), Some(Refused::Revoked));
 
-            let short = create(&mut conn, "short", None, Some(Duration::days(1)), now).expect("created");
+            let short = create(&mut conn, "short", None, Some(Duration::days(1)), "cli", now).expect("created");
             assert!(authenticate(&mut conn, &short.secret, now + Duration::hours(23)).expect("query").is_ok());
             let later = now + Duration::days(1);
             assert_eq!(authenticate(&mut conn, &short.secret, later).expect("query").err(), Some(Refused::Expired));

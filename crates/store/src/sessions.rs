@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::DbConnection;
 use crate::schema::{login_attempts, sessions};
+use crate::{DbConnection, with_backend};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -59,14 +59,15 @@ pub fn start_login(conn: &mut DbConnection, row: &LoginAttemptRow) -> QueryResul
     diesel::insert_into(login_attempts::table).values(row).execute(conn).map(drop)
 }
 
-/// Takes a sign-in under way: the row is deleted in the same transaction, so a second callback (a replay, or two
-/// processes racing) finds nothing. Expired rows are never returned.
+/// Takes a sign-in under way: one `DELETE … RETURNING`, so a second callback (a replay, or two processes racing)
+/// finds nothing, and SQLite waits its turn for the write instead of failing a read-then-write transaction. Expired
+/// rows are never returned.
 pub fn take_login(conn: &mut DbConnection, id_hash: &str, now: NaiveDateTime) -> QueryResult<Option<LoginAttemptRow>> {
-    conn.transaction(|conn| {
-        let row = login_attempts::table.find(id_hash).select(LoginAttemptRow::as_select()).first(conn).optional()?;
-        let deleted = diesel::delete(login_attempts::table.find(id_hash)).execute(conn)?;
-        Ok(row.filter(|row| deleted == 1 && row.expires_at > now))
-    })
+    let taken: Option<LoginAttemptRow> = with_backend!(conn, |c| diesel::delete(login_attempts::table.find(id_hash))
+        .returning(LoginAttemptRow::as_returning())
+        .get_result(c)
+        .optional())?;
+    Ok(taken.filter(|row| row.expires_at > now))
 }
 
 /// Deletes expired sessions and sign-ins; returns how many rows went.

@@ -51,6 +51,12 @@ pub async fn resolve(req: ServiceRequest, next: Next<BoxBody>) -> Result<Service
             Err(error) => return Ok(req.error_response(if api { error.api() } else { error })),
         }
     };
+    // A browser session reads the API; writing to it takes a token, so no page of another site can make a signed-in
+    // browser write (its forms cannot set the Authorization header).
+    if api && matches!(principal, Principal::Person(_)) && !matches!(*req.method(), Method::GET | Method::HEAD) {
+        let error = AppError::unauthorized("writing through the API takes an API token: Authorization: Bearer <token>");
+        return Ok(req.error_response(error.api()));
+    }
     let caller = Caller { principal, addr, csrf_token: csrf_token.clone(), sign_in_on };
     if caller.principal == Principal::Anonymous && !is_public(&path) && !state.settings.anonymous_read {
         return Ok(refuse_anonymous(req, api));

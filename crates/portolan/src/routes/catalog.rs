@@ -128,7 +128,8 @@ pub struct EntityPage {
     pub chrome: Chrome,
     pub d: EntityDetail,
     pub title: String,
-    pub links: Vec<(String, String, String)>,
+    /// `metadata.links`; only those with an `href` are drawn as links.
+    pub links: Vec<browse::EntityLink>,
     pub annotations: Vec<(String, String)>,
     pub labels: Vec<(String, String)>,
     pub sections: Vec<RelationSection>,

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod oidc;
+
 use std::path::PathBuf;
 
 use catalog::ingest::{NoProgress, ingest};
@@ -14,6 +16,8 @@ pub struct TestApp {
     pub db: TestDb,
     pub client: reqwest::Client,
     pub demo_root: PathBuf,
+    /// What it was started with: a second process on the same database starts from these.
+    pub settings: Settings,
     _files: tempfile::TempDir,
 }
 
@@ -29,6 +33,43 @@ impl TestApp {
 
     /// [`TestApp::spawn_with`], with settings of one's own on top.
     pub async fn spawn_configured(db: TestDb, extra: Vec<PathBuf>, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        TestApp::spawn_on(listener, db, extra, configure).await
+    }
+
+    /// A portal with sign-in through a real OpenID provider (`tests/oidc-provider`), whose clients are `portolan`
+    /// and `other-client`, both sending people back to this portal; admins are the `platform` group. `None` when
+    /// the provider is not installed outside CI.
+    pub async fn spawn_signed_in(
+        db: TestDb,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Option<(TestApp, oidc::OidcProvider)> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        let callback = format!("http://127.0.0.1:{}/auth/callback", listener.local_addr().expect("addr").port());
+        let provider = oidc::OidcProvider::start(&[
+            ("portolan", "portolan-secret", &callback),
+            ("other-client", "other-secret", &callback),
+        ])?;
+        let (issuer, secret) = (provider.issuer.clone(), provider.client_secret.clone());
+        let app = TestApp::spawn_on(listener, db, Vec::new(), move |settings| {
+            settings.oidc_issuer_url = Some(issuer);
+            settings.oidc_client_id = "portolan".to_owned();
+            settings.oidc_client_secret = Some(secret);
+            settings.admin_groups = vec!["platform".to_owned()];
+            configure(settings);
+        })
+        .await;
+        Some((app, provider))
+    }
+
+    async fn spawn_on(
+        listener: std::net::TcpListener,
+        db: TestDb,
+        extra: Vec<PathBuf>,
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestApp {
+        // Warnings and errors of the portal show beside a failing test's output.
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
         let files = tempfile::tempdir().expect("tmp");
         let demo_root = portolan::demo::extract_to(files.path()).expect("demo files");
         let report = ingest_folder(&db, &demo_root).await;
@@ -48,10 +89,20 @@ impl TestApp {
             ..Settings::default()
         };
         configure(&mut settings);
-        let app = Application::build(settings).await.expect("app builds");
+        settings.check().expect("settings");
+        let app = Application::build_on(settings.clone(), listener).await.expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port);
         actix_web::rt::spawn(app.run());
-        TestApp { base, db, client: reqwest::Client::new(), demo_root, _files: files }
+        TestApp { base, db, client: reqwest::Client::new(), demo_root, settings, _files: files }
+    }
+
+    /// Another `serve` process on the same database and settings (as behind a load balancer): its base URL.
+    pub async fn sibling(&self) -> String {
+        let settings = Settings { bind: "127.0.0.1:0".to_owned(), ..self.settings.clone() };
+        let app = Application::build(settings).await.expect("sibling builds");
+        let base = format!("http://127.0.0.1:{}", app.port);
+        actix_web::rt::spawn(app.run());
+        base
     }
 
     /// A POST of a JSON body with a Bearer token: `(status, body)`.

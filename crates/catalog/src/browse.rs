@@ -507,26 +507,61 @@ impl EntityDetail {
         self.body.get("metadata")?.get("annotations")?.get(key)?.as_str()
     }
 
-    /// Links as `(url, title, type)`.
-    pub fn links(&self) -> Vec<(String, String, String)> {
-        self.body
-            .get("metadata")
-            .and_then(|m| m.get("links"))
-            .and_then(Json::as_array)
-            .map(|links| {
-                links
-                    .iter()
-                    .filter_map(|l| {
-                        let url = l.get("url")?.as_str()?.to_owned();
-                        let title = l.get("title").and_then(Json::as_str).unwrap_or(&url).to_owned();
-                        let kind =
-                            l.get("type").or_else(|| l.get("icon")).and_then(Json::as_str).unwrap_or("").to_owned();
-                        Some((url, title, kind))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// Its `metadata.links`, each with the address a page may link to, if any.
+    pub fn links(&self) -> Vec<EntityLink> {
+        links_of(&self.body)
     }
+}
+
+/// The `metadata.links` of a descriptor, each with the address a page may link to, if any.
+pub fn links_of(body: &Json) -> Vec<EntityLink> {
+    body.get("metadata")
+        .and_then(|m| m.get("links"))
+        .and_then(Json::as_array)
+        .map(|links| {
+            links
+                .iter()
+                .filter_map(|l| {
+                    let url = l.get("url")?.as_str()?.to_owned();
+                    let title = l.get("title").and_then(Json::as_str).unwrap_or(&url).to_owned();
+                    let kind = l.get("type").or_else(|| l.get("icon")).and_then(Json::as_str).unwrap_or("").to_owned();
+                    let href = safe_href(&url).map(str::to_owned);
+                    Some(EntityLink { url, title, kind, href })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One of an entity's `metadata.links`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntityLink {
+    /// As written in the descriptor.
+    pub url: String,
+    pub title: String,
+    /// Its `type`, else its `icon`, else empty.
+    pub kind: String,
+    /// The address a page may link to: `None` when following it could run script or load something other than a
+    /// page (`javascript:`, `data:`, `vbscript:`, ...), so that it is shown as text only.
+    pub href: Option<String>,
+}
+
+/// `url` when a page may link to it: an `http`, `https` or `mailto` URL, or a path on the portal itself (`/...`, not
+/// `//host`). Descriptors are written by anyone who can commit to a catalog location; a `javascript:` link in one
+/// would run in the portal's origin for whoever clicks it.
+pub fn safe_href(url: &str) -> Option<&str> {
+    let safe = match url::Url::parse(url) {
+        // The same parser as browsers: leading spaces and control characters, tabs and newlines inside the scheme,
+        // and upper case are all dealt with as a browser would before the scheme is looked at.
+        Ok(parsed) => matches!(parsed.scheme(), "http" | "https" | "mailto"),
+        Err(_) => {
+            url.starts_with('/')
+                && !url.starts_with("//")
+                && !url.starts_with("/\\")
+                && !url.chars().any(char::is_control)
+        }
+    };
+    safe.then_some(url)
 }
 
 /// A stored descriptor in Backstage's entity shape: `metadata.etag` and `relations` added.
@@ -737,6 +772,70 @@ pub fn relation_label(relation: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_web_and_mail_links_are_followed() {
+        for good in [
+            "https://runbooks.northwind.example/cart-service",
+            "http://grafana.northwind.example/d/x?from=now-1h",
+            "HTTPS://EXAMPLE.COM/",
+            "mailto:checkout-team@northwind.example",
+            "/catalog/default/component/cart-service",
+            "/docs/runbook#paging",
+        ] {
+            assert_eq!(safe_href(good), Some(good), "{good}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            " javascript:alert(1)",
+            "\u{1}javascript:alert(1)",
+            "java\tscript:alert(1)",
+            "java\nscript:alert(1)",
+            "jav&#x09;ascript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+            "file:///etc/passwd",
+            "//evil.example/",
+            "/\\evil.example/",
+            "/\t/evil.example/",
+            "runbooks.northwind.example",
+            "",
+        ] {
+            assert_eq!(safe_href(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn links_keep_unsafe_addresses_as_text_only() {
+        let body = serde_json::json!({"metadata": {"links": [
+            {"url": "javascript:alert(1)", "title": "<b>bold</b>"},
+            {"url": "https://runbooks.northwind.example/x", "title": "Runbook", "icon": "help"},
+            {"url": "mailto:team@northwind.example", "type": "email"},
+            {"title": "no url"},
+        ]}});
+        let links = links_of(&body);
+        let shown: Vec<(&str, &str, &str, Option<&str>)> =
+            links.iter().map(|l| (l.url.as_str(), l.title.as_str(), l.kind.as_str(), l.href.as_deref())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("javascript:alert(1)", "<b>bold</b>", "", None),
+                (
+                    "https://runbooks.northwind.example/x",
+                    "Runbook",
+                    "help",
+                    Some("https://runbooks.northwind.example/x")
+                ),
+                (
+                    "mailto:team@northwind.example",
+                    "mailto:team@northwind.example",
+                    "email",
+                    Some("mailto:team@northwind.example")
+                ),
+            ]
+        );
+    }
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()

@@ -95,6 +95,12 @@ pub fn refresh_once(state: &AppState, me: &str, requested: bool) -> anyhow::Resu
         // After the SLOs and the demo's history, which the scorecards' SLO checks read.
         crate::maturity_jobs::after_refresh(state, me);
     }
+    // Sessions and sign-ins that ran out are of no use to anyone: the lease holder clears them.
+    match store::sessions::purge_expired(&mut *state.store.conn()?, store::now()) {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "expired sessions and sign-ins removed"),
+        Err(e) => tracing::warn!(error = %e, "expired sessions could not be removed"),
+    }
     // Others skip until the next refresh is due; a little slack lets this process's own timer win the next round.
     let interval = Duration::from_secs(state.settings.refresh_interval_secs.max(1));
     let idle_until = store::now() + chrono::Duration::from_std(interval.mul_f64(0.9))?;

@@ -618,3 +618,52 @@ async fn with_sign_in_off_every_page_says_so_and_a_remote_address_is_refused() {
     let refused = portolan::Application::build(open).await.err().expect("refused on a remote address");
     assert!(refused.to_string().contains("sign-in is off"), "{refused}");
 }
+
+#[actix_web::test]
+async fn behind_tls_cookies_are_secure_and_host_bound_and_reading_may_be_open() {
+    let app = TestApp::spawn_configured(TestDb::sqlite(), Vec::new(), |s| {
+        support::sign_in_required(s);
+        s.public_url = Some("https://portal.example.com".to_owned());
+        s.anonymous_read = true;
+    })
+    .await;
+    // Anyone may read when told so; the top bar offers to sign in.
+    let response = app.get("/teams/checkout-team").await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    let doc = scraper::Html::parse_document(&response.text().await.expect("body"));
+    assert_eq!(select(&doc, ".session a.sign-in").first().map(text).as_deref(), Some("Sign in"));
+    assert!(select(&doc, ".sign-in-off-notice").is_empty());
+    let hsts = headers.get("strict-transport-security").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(hsts.starts_with("max-age="), "{hsts:?}");
+    let csrf = headers.get(SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(
+        csrf.starts_with("__Host-portolan_csrf=") && csrf.contains("Secure") && csrf.contains("SameSite=Strict"),
+        "{csrf}"
+    );
+    // Reading is open; writing is not.
+    let (status, _) = app.post_json("/api/v1/refresh", None, &json!({})).await;
+    assert_eq!(status, 401);
+    let (status, body) = app.post_json("/api/v1/scorecards/snapshot", None, &json!({})).await;
+    assert_eq!(status, 401, "{body}");
+}
+
+#[actix_web::test]
+async fn the_terminal_makes_tokens_only_for_teams_the_catalog_knows() {
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    let settings = app.settings.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let unknown = portolan::cli::token_create(&settings, "ci-x", Some("no-such-team"), Some(30)).err();
+        let known = portolan::cli::token_create(&settings, "ci-checkout", Some("checkout-team"), Some(30)).ok();
+        (unknown.map(|e| e.to_string()), known)
+    })
+    .await
+    .expect("join");
+    let unknown = result.0.expect("an unknown team is refused");
+    assert!(unknown.contains("--team: there is no group:default/no-such-team in the catalog"), "{unknown}");
+    assert!(result.1.is_some());
+    let mut conn = app.db.store.conn().expect("connection");
+    let row = store::tokens::by_name(&mut conn, "ci-checkout").expect("query").expect("made");
+    assert_eq!((row.team.as_deref(), row.created_by.as_deref()), (Some("group:default/checkout-team"), Some("cli")));
+    assert!(store::tokens::by_name(&mut conn, "ci-x").expect("query").is_none());
+}

@@ -1,5 +1,6 @@
 //! A real browser (Debian's headless Chromium through chromedriver) uses the catalog as a person would: loads
-//! /catalog, searches, opens a service page, and reads what is shown. Screenshots go to `artifacts/`.
+//! /catalog, searches, opens a service page, and reads what is shown; creates a service; signs in through a real
+//! OpenID provider's forms and out again. Screenshots go to `artifacts/`.
 
 mod support;
 
@@ -190,5 +191,134 @@ async fn a_person_creates_a_service_from_a_golden_path() {
     assert!(card.contains("rust-http-service") && card.contains("Up to date"), "{card}");
     assert!(client.current_url().await.expect("url").as_str().ends_with("/catalog/default/component/quote-engine"));
     std::fs::write(shots.join("created-service.png"), client.screenshot().await.expect("screenshot")).expect("save");
+    client.close().await.expect("close");
+}
+
+/// The security headers every response of the portal carries, read off a response that is not followed anywhere.
+fn assert_security_headers(path: &str, response: &reqwest::Response) {
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let csp = header("content-security-policy");
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: CSP {csp:?}");
+    assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+    assert_eq!(header("x-frame-options"), "DENY", "{path}");
+    assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+}
+
+/// Polls the browser's URL until `done` says yes (a redirect chain across two servers ends a little after the click).
+async fn wait_for_url(client: &fantoccini::Client, what: &str, done: impl Fn(&reqwest::Url) -> bool) -> reqwest::Url {
+    let mut url = client.current_url().await.expect("url");
+    for _ in 0..100 {
+        if done(&url) {
+            return url;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        url = client.current_url().await.expect("url");
+    }
+    panic!("the browser never reached {what}; it is at {url}");
+}
+
+/// The portal's session cookie as the browser holds it (WebDriver sees `HttpOnly` cookies too).
+async fn session_cookie(client: &fantoccini::Client) -> Option<String> {
+    let cookies = client.get_all_cookies().await.expect("cookies");
+    cookies.iter().find(|c| c.name() == "portolan_session").map(|c| c.value().to_owned())
+}
+
+#[actix_web::test]
+async fn a_person_signs_in_through_the_provider_and_out_again() {
+    let Some(driver_path) = chromedriver() else {
+        return;
+    };
+    let Some((app, provider)) = TestApp::spawn_signed_in(TestDb::sqlite(), |_| {}).await else {
+        return;
+    };
+    let session = session(driver_path).await;
+    let client = session.client.clone();
+    let shots = artifacts();
+    let on_provider = |url: &reqwest::Url| url.as_str().starts_with(&format!("{}/", provider.issuer));
+
+    // Every response carries the security headers, the redirect to the provider included.
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    for path in ["/healthz", "/login"] {
+        let response = plain.get(format!("{}{path}", app.base)).send().await.expect("GET");
+        assert!(response.status().is_success() || response.status().is_redirection(), "{path}: {}", response.status());
+        assert_security_headers(path, &response);
+    }
+
+    // Nobody is signed in: the portal sends the browser to the provider's own login page.
+    client.goto(&format!("{}/scorecards", app.base)).await.expect("open /scorecards");
+    client
+        .wait()
+        .for_element(Locator::Css("form input[name=prompt][value=login]"))
+        .await
+        .expect("the provider's login form");
+    let url = client.current_url().await.expect("url");
+    assert!(on_provider(&url) && url.path().starts_with("/interaction/"), "{url}");
+    client.find(Locator::Css("input[name=login]")).await.expect("login").send_keys("alice").await.expect("type");
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .expect("password")
+        .send_keys("anything")
+        .await
+        .expect("type");
+    client.find(Locator::Css("form button[type=submit]")).await.expect("Sign-in").click().await.expect("sign in");
+
+    // The provider asks alice to let Portolan have her email and profile.
+    client
+        .wait()
+        .for_element(Locator::Css("form input[name=prompt][value=consent]"))
+        .await
+        .expect("the provider's consent form");
+    client.find(Locator::Css("form button[type=submit]")).await.expect("Continue").click().await.expect("consent");
+
+    // Back on the page she asked for, signed in under her name in the catalog.
+    let url =
+        wait_for_url(&client, "/scorecards on the portal", |u| u.as_str() == format!("{}/scorecards", app.base)).await;
+    assert_eq!(url.query(), None, "{url}");
+    let who = client.wait().for_element(Locator::Css(".session .who")).await.expect("the top bar names her");
+    assert_eq!(who.text().await.expect("text"), "Alice Andersen", "the display name of the catalog User alice");
+    assert!(client.find_all(Locator::Css(".sign-in-off, .sign-in-off-notice")).await.expect("find").is_empty());
+    let first = session_cookie(&client).await.expect("a session cookie");
+    std::fs::write(shots.join("signed-in.png"), client.screenshot().await.expect("screenshot")).expect("save");
+
+    // Signing out ends the session on the server, not only in this browser.
+    client.find(Locator::Css("form.logout button[type=submit]")).await.expect("Sign out").click().await.expect("click");
+    let heading = client.wait().for_element(Locator::Css(".signed-out h1")).await.expect("the signed-out page");
+    assert_eq!(heading.text().await.expect("text"), "You have signed out of Portolan");
+    assert_eq!(client.current_url().await.expect("url").as_str(), format!("{}/logout", app.base));
+    assert!(client.find_all(Locator::Css(".session .who")).await.expect("find").is_empty(), "nobody is named");
+    assert_eq!(session_cookie(&client).await, None, "the session cookie is removed");
+    let (store, old_hash) = (app.db.store.clone(), portolan::auth::secret_hash(&first));
+    let still_live = tokio::task::spawn_blocking(move || {
+        store::sessions::live(&mut store.conn().expect("conn"), &old_hash, store::now()).expect("query")
+    })
+    .await
+    .expect("join");
+    assert!(still_live.is_none(), "the session row is deleted");
+
+    // The catalog takes signing in again: the portal sends the browser back to the provider. The provider still
+    // remembers alice (its own session, which Portolan's sign-out does not end, as the signed-out page says) and her
+    // consent, so it sends her straight back with a new code, without a form: she is signed in again, under a new
+    // session that only a new trip through the provider could have opened.
+    client.goto(&format!("{}/catalog", app.base)).await.expect("open /catalog");
+    let url = wait_for_url(&client, "/catalog on the portal", |u| u.as_str() == format!("{}/catalog", app.base)).await;
+    assert!(!on_provider(&url), "{url}");
+    let who = client.wait().for_element(Locator::Css(".session .who")).await.expect("signed in again");
+    assert_eq!(who.text().await.expect("text"), "Alice Andersen");
+    let second = session_cookie(&client).await.expect("a new session cookie");
+    assert_ne!(second, first, "a new session, not the old one back");
+    let store = app.db.store.clone();
+    let events = tokio::task::spawn_blocking(move || {
+        let filter = store::audit::AuditFilter { actor: Some("user:default/alice".to_owned()), ..Default::default() };
+        store::audit::newest(&mut store.conn().expect("conn"), &filter, 10).expect("audit log")
+    })
+    .await
+    .expect("join");
+    let actions: Vec<(&str, &str)> = events.iter().map(|e| (e.action.as_str(), e.outcome.as_str())).collect();
+    assert_eq!(
+        actions,
+        [("session.login", "allowed"), ("session.logout", "allowed"), ("session.login", "allowed")],
+        "newest first: a second sign-in through the provider after the sign-out"
+    );
     client.close().await.expect("close");
 }

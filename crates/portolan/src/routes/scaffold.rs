@@ -481,7 +481,11 @@ fn task_links(task: &TaskRow) -> Vec<(String, String)> {
                 links.push((title, format!("/catalog/{}/{}/{}", r.namespace(), r.kind(), r.name())));
             }
         } else if let Some(url) = link.get("url").and_then(Value::as_str).filter(|s| !s.is_empty()) {
-            links.push((title, url.to_owned()));
+            // A template's output may name any address; only web, mail and file addresses (the repository when no
+            // `repositories_url` is set) become links, never `javascript:` or `data:`.
+            if catalog::browse::safe_href(url).is_some() || url.starts_with("file://") {
+                links.push((title, url.to_owned()));
+            }
         }
     }
     links

@@ -24,7 +24,7 @@ pub fn match_user(
     name: Option<&str>,
 ) -> store::QueryResult<Option<MatchedUser>> {
     if let Some(email) = email.map(str::trim).filter(|e| !e.is_empty()) {
-        for (entity_ref, body) in entities::bodies_of_kind_containing(conn, Kind::User.as_str(), email)? {
+        for (entity_ref, body) in entities::bodies_of_kind_containing_any_case(conn, Kind::User.as_str(), email)? {
             let Ok(body) = serde_json::from_str::<Value>(&body) else { continue };
             let profile_email = body.pointer("/spec/profile/email").and_then(Value::as_str).unwrap_or_default();
             if profile_email.trim().eq_ignore_ascii_case(email) {

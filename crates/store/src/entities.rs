@@ -305,6 +305,30 @@ pub fn bodies_of_kind_containing(
     kind: &str,
     text: &str,
 ) -> QueryResult<Vec<(String, String)>> {
+    entities::table
+        .filter(entities::kind.eq(kind).and(entities::body.like(like_pattern(text)).escape('\\')))
+        .select((entities::entity_ref, entities::body))
+        .load(conn)
+}
+
+diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// [`bodies_of_kind_containing`] without regard to case on both backends (such as a User's email).
+pub fn bodies_of_kind_containing_any_case(
+    conn: &mut DbConnection,
+    kind: &str,
+    text: &str,
+) -> QueryResult<Vec<(String, String)>> {
+    entities::table
+        .filter(
+            entities::kind.eq(kind).and(lower(entities::body).like(like_pattern(&text.to_lowercase())).escape('\\')),
+        )
+        .select((entities::entity_ref, entities::body))
+        .load(conn)
+}
+
+/// `%text%` with the pattern characters of `text` escaped by `\`.
+fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for ch in text.chars() {
@@ -314,10 +338,7 @@ pub fn bodies_of_kind_containing(
         pattern.push(ch);
     }
     pattern.push('%');
-    entities::table
-        .filter(entities::kind.eq(kind).and(entities::body.like(pattern).escape('\\')))
-        .select((entities::entity_ref, entities::body))
-        .load(conn)
+    pattern
 }
 
 /// What a maturity scorecard reads of an entity: the columns its checks ask about and the descriptor (for links,

@@ -70,7 +70,12 @@ pub async fn resolve(req: ServiceRequest, next: Next<BoxBody>) -> Result<Service
     {
         response = crate::errors::page(error, &caller.chrome());
     }
-    if new_csrf && let Err(e) = response.add_cookie(&csrf::cookie(&csrf_token, secure)) {
+    // Pages may carry forms; the API and the assets need no CSRF token.
+    let page = !api && !path.starts_with("/static/");
+    if new_csrf
+        && page
+        && let Err(e) = response.add_cookie(&csrf::cookie(&csrf_token, secure))
+    {
         tracing::warn!(error = %e, "CSRF cookie not set");
     }
     Ok(ServiceResponse::new(request, response))
@@ -103,7 +108,7 @@ async fn identify(state: &web::Data<AppState>, req: &HttpRequest, addr: Option<&
             return Err(AppError::too_many_requests("API requests", slow.0));
         }
         let store = state.store.clone();
-        let row = super::super::routes::blocking(move || {
+        let row = crate::routes::blocking(move || {
             let mut conn = store.conn()?;
             tokens::authenticate(&mut conn, &secret, store::now()).map_err(AppError::internal)
         })
@@ -118,7 +123,7 @@ async fn identify(state: &web::Data<AppState>, req: &HttpRequest, addr: Option<&
         return Ok(Principal::Anonymous);
     };
     let (store, secret) = (state.store.clone(), cookie.value().to_owned());
-    let person = super::super::routes::blocking(move || {
+    let person = crate::routes::blocking(move || {
         let mut conn = store.conn()?;
         sessions::person(&mut conn, &secret, store::now()).map_err(AppError::internal)
     })

@@ -254,6 +254,8 @@ pub fn token_create(
         None => None,
     };
     let created = crate::auth::tokens::create(&mut conn, name, team.as_deref(), valid_for, "cli", store::now())?;
+    let details = serde_json::json!({ "token": name, "expires_in_days": expires_in_days });
+    audit_cli(&mut conn, "token.create", team.as_deref().unwrap_or("portal"), &details)?;
     match &team {
         Some(team) => eprintln!("token `{}` acts for {team} and the teams below it", created.row.name),
         None => eprintln!("token `{}` has no team: it may do everything an admin may", created.row.name),
@@ -285,10 +287,32 @@ pub fn token_list(settings: &Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A write made at the terminal, for the audit log: the actor is `cli:<the OS user>`.
+fn audit_cli(
+    conn: &mut store::DbConnection,
+    action: &str,
+    target: &str,
+    details: &serde_json::Value,
+) -> anyhow::Result<()> {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_owned());
+    let form = store::audit::AuditForm {
+        at: store::now(),
+        actor: &format!("cli:{user}"),
+        action,
+        target,
+        outcome: "allowed",
+        client_addr: None,
+        details: &details.to_string(),
+    };
+    Ok(store::audit::record(conn, &form)?)
+}
+
 pub fn token_revoke(settings: &Settings, name: &str) -> anyhow::Result<ExitCode> {
     let store = Store::open(&settings.database_url, &settings.pool_options())?;
     let mut conn = store.conn()?;
     if store::tokens::revoke(&mut conn, name, store::now())? {
+        let team = store::tokens::by_name(&mut conn, name)?.and_then(|t| t.team).unwrap_or_else(|| "portal".to_owned());
+        audit_cli(&mut conn, "token.revoke", &team, &serde_json::json!({ "token": name }))?;
         println!("token `{name}` revoked");
         Ok(ExitCode::SUCCESS)
     } else {

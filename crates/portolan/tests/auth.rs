@@ -666,4 +666,8 @@ async fn the_terminal_makes_tokens_only_for_teams_the_catalog_knows() {
     let row = store::tokens::by_name(&mut conn, "ci-checkout").expect("query").expect("made");
     assert_eq!((row.team.as_deref(), row.created_by.as_deref()), (Some("group:default/checkout-team"), Some("cli")));
     assert!(store::tokens::by_name(&mut conn, "ci-x").expect("query").is_none());
+    let filter = store::audit::AuditFilter { action: Some("token.create".into()), ..Default::default() };
+    let logged = store::audit::newest(&mut conn, &filter, 10).expect("audit");
+    assert_eq!(logged.len(), 1);
+    assert!(logged[0].actor.starts_with("cli:") && logged[0].target == "group:default/checkout-team", "{logged:?}");
 }

@@ -160,10 +160,20 @@ async fn a_refresh_evaluates_and_a_snapshot_is_taken_on_demand() {
         // The refresh took the day's snapshot (it was due); clear it, so that only the one asked for brings it back.
         let today = jobs::start_of_day(Utc::now().naive_utc());
         {
-            let mut conn = app.db.store.conn().expect("conn");
+            // The job writes the results, then the snapshot: wait for the snapshot too.
             for card in SCORECARDS.into_iter().chain(["described"]) {
-                let taken = maturity::snapshot_day_at_or_before(&mut conn, card, today).expect("query");
+                let mut taken = None;
+                for _ in 0..150 {
+                    let mut conn = app.db.store.conn().expect("conn");
+                    taken = maturity::snapshot_day_at_or_before(&mut conn, card, today).expect("query");
+                    if taken.is_some() {
+                        break;
+                    }
+                    drop(conn);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
                 assert_eq!(taken, Some(today), "{name}: {card}: taken after the refresh");
+                let mut conn = app.db.store.conn().expect("conn");
                 maturity::replace_snapshot(&mut conn, card, today, &[]).expect("cleared");
             }
         }

@@ -158,9 +158,14 @@ impl Oidc {
             .map_err(|e| OidcError::Exchange(token_error(&e)))?;
         let id_token = response.id_token().ok_or(OidcError::NoIdToken)?;
         let verifier = client.id_token_verifier();
-        let claims = id_token
-            .claims(&verifier, &Nonce::new(nonce.to_owned()))
-            .map_err(|e| OidcError::IdToken(error_chain(&e)))?;
+        let claims = match id_token.claims(&verifier, &Nonce::new(nonce.to_owned())) {
+            Ok(claims) => claims,
+            Err(e) => {
+                // The provider may have rotated its keys: the next sign-in fetches them again.
+                *self.discovered.lock().await = None;
+                return Err(OidcError::IdToken(error_chain(&e)));
+            }
+        };
         if let Some(expected) = claims.access_token_hash() {
             let alg = id_token.signing_alg().map_err(|e| OidcError::IdToken(e.to_string()))?;
             let key = id_token.signing_key(&verifier).map_err(|e| OidcError::IdToken(e.to_string()))?;

@@ -86,7 +86,7 @@ pub fn create(
     Ok(Created { secret, row })
 }
 
-/// The token a secret belongs to, when it is known, not revoked and not expired; records its use.
+/// The token a secret belongs to, when it is known, not revoked and not expired; records its use (to the minute).
 pub fn authenticate(
     conn: &mut DbConnection,
     secret: &str,
@@ -106,7 +106,10 @@ pub fn authenticate(
     if row.expires_at.is_some_and(|expires| expires <= now) {
         return Ok(Err(Refused::Expired));
     }
-    tokens::touch(conn, row.id, now)?;
+    // Last use to the minute: a busy token does not write on every request.
+    if row.last_used_at.is_none_or(|used| now - used >= Duration::minutes(1)) {
+        tokens::touch(conn, row.id, now)?;
+    }
     Ok(Ok(row))
 }
 
@@ -134,6 +137,14 @@ mod tests {
             let used = authenticate(&mut conn, &created.secret, now).expect("query").expect("accepted");
             assert_eq!((used.name.as_str(), used.team.as_deref()), ("ci-checkout", Some("payments")));
             assert_eq!(tokens::by_name(&mut conn, "ci-checkout").expect("query").expect("row").last_used_at, Some(now));
+            let soon = now + Duration::seconds(30);
+            authenticate(&mut conn, &created.secret, soon).expect("query").expect("accepted");
+            let used = tokens::by_name(&mut conn, "ci-checkout").expect("query").expect("row").last_used_at;
+            assert_eq!(used, Some(now), "not written again within the minute");
+            let later = now + Duration::minutes(2);
+            authenticate(&mut conn, &created.secret, later).expect("query").expect("accepted");
+            let used = tokens::by_name(&mut conn, "ci-checkout").expect("query").expect("row").last_used_at;
+            assert_eq!(used, Some(later));
             assert_eq!(authenticate(&mut conn, "ptl_0000", now).expect("query").err(), Some(Refused::Unknown));
 
             assert!(tokens::revoke(&mut conn, "ci-checkout", now).expect("revoked"));

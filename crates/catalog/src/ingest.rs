@@ -66,6 +66,13 @@ pub struct IngestOptions {
     pub yaml_limits: Limits,
     /// Files written per transaction.
     pub batch_size: usize,
+    /// How long a file that is no longer reached keeps its entities: a folder that vanishes for a moment (an
+    /// unmounted share, a checkout being replaced) deletes nothing until it has been gone this long. Zero deletes at
+    /// once.
+    pub vanished_grace: Duration,
+    /// Whether a location that does not exist fails the whole ingest (`portolan ingest PATH`) or is only reported,
+    /// its files then counting as vanished (the refresh loop).
+    pub missing_location_is_error: bool,
 }
 
 impl Default for IngestOptions {
@@ -77,6 +84,8 @@ impl Default for IngestOptions {
             max_file_bytes: 4 * 1024 * 1024,
             yaml_limits: Limits::default(),
             batch_size: 1000,
+            vanished_grace: Duration::ZERO,
+            missing_location_is_error: true,
         }
     }
 }
@@ -106,6 +115,8 @@ pub struct Report {
     pub problems: Vec<FileProblem>,
     /// Files whose documents of a foreign format were written, dropped or removed with their file.
     pub foreign_changed: usize,
+    /// Files no longer reached whose entities are kept until their grace period is over.
+    pub files_missing: usize,
     pub elapsed: Duration,
 }
 
@@ -153,14 +164,44 @@ struct Root {
 }
 
 fn roots_of(paths: &[PathBuf]) -> Result<Vec<Root>, IngestError> {
-    paths
-        .iter()
-        .map(|p| {
-            let path = p.canonicalize().map_err(|e| IngestError::Root { path: display(p), reason: e.to_string() })?;
-            let boundary = if path.is_dir() { path.clone() } else { path.parent().unwrap_or(&path).to_path_buf() };
-            Ok(Root { key: path.to_string_lossy().into_owned(), path, boundary })
-        })
-        .collect()
+    paths.iter().map(|p| root_of(p)).collect()
+}
+
+fn root_of(p: &Path) -> Result<Root, IngestError> {
+    let path = p.canonicalize().map_err(|e| IngestError::Root { path: display(p), reason: e.to_string() })?;
+    let boundary = if path.is_dir() { path.clone() } else { path.parent().unwrap_or(&path).to_path_buf() };
+    Ok(Root { key: path.to_string_lossy().into_owned(), path, boundary })
+}
+
+/// The configured locations: those that exist, and the keys and problems of those that do not (when that is no
+/// error), whose stored files are then simply not reached.
+#[derive(Default)]
+struct Locations {
+    roots: Vec<Root>,
+    missing_keys: Vec<String>,
+    problems: Vec<FileProblem>,
+}
+
+fn present_roots(paths: &[PathBuf], options: &IngestOptions) -> Result<Locations, IngestError> {
+    let mut found = Locations::default();
+    for p in paths {
+        match root_of(p) {
+            Ok(root) => found.roots.push(root),
+            Err(e) if options.missing_location_is_error => return Err(e),
+            Err(e) => {
+                let absolute = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                found.missing_keys.push(absolute.to_string_lossy().into_owned());
+                let message = format!(
+                    "the location cannot be read ({e}); its entities are kept until it has been gone for {} s",
+                    options.vanished_grace.as_secs()
+                );
+                found
+                    .problems
+                    .push(FileProblem { path: display(p), problem: Problem::warning(Pos::new(1, 1), message) });
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The configured locations' keys, as stored with each source.
@@ -595,20 +636,31 @@ pub fn ingest(
     progress: &dyn Progress,
 ) -> Result<Report, IngestError> {
     let started = Instant::now();
-    let roots = roots_of(paths)?;
-    let keys: Vec<String> = roots.iter().map(|r| r.key.clone()).collect();
+    let Locations { roots, missing_keys, problems: root_problems } = present_roots(paths, options)?;
+    let mut keys: Vec<String> = roots.iter().map(|r| r.key.clone()).collect();
+    keys.extend(missing_keys);
     progress.discovering();
     let stored: HashMap<String, sources::SourceRow> = {
         let mut conn = store.conn()?;
         sources::under_roots(&mut conn, &keys)?.into_iter().map(|s| (s.path.clone(), s)).collect()
     };
     let reached = discover(&roots, &stored, options);
-    let mut report = Report { files: reached.len(), ..Report::default() };
+    let mut report = Report { files: reached.len(), problems: root_problems, ..Report::default() };
 
-    // What vanished goes first, so that an entity moved to another file is not a conflict with its old self.
+    // What vanished goes first, so that an entity moved to another file is not a conflict with its old self. What
+    // vanished less than the grace period ago stays, noted as missing.
     let reached_keys: HashSet<&str> = reached.iter().map(|f| f.key.as_str()).collect();
-    let vanished: Vec<i64> =
-        stored.values().filter(|s| !reached_keys.contains(s.path.as_str())).map(|s| s.id).collect();
+    let now = chrono::Utc::now().naive_utc();
+    let grace = chrono::Duration::from_std(options.vanished_grace).unwrap_or(chrono::Duration::MAX);
+    let (vanished, missing): (Vec<&sources::SourceRow>, Vec<&sources::SourceRow>) = stored
+        .values()
+        .filter(|s| !reached_keys.contains(s.path.as_str()))
+        .partition(|s| grace.is_zero() || s.missing_since.is_some_and(|since| now - since >= grace));
+    let vanished: Vec<i64> = vanished.into_iter().map(|s| s.id).collect();
+    let missing: Vec<i64> = missing.into_iter().map(|s| s.id).collect();
+    report.files_missing = missing.len();
+    let back: Vec<i64> =
+        reached.iter().filter_map(|f| stored.get(&f.key)).filter(|s| s.missing_since.is_some()).map(|s| s.id).collect();
     let unchanged_ids: Vec<i64> =
         reached.iter().filter(|f| f.unchanged).filter_map(|f| stored.get(&f.key)).map(|s| s.id).collect();
     report.files_unchanged = unchanged_ids.len();
@@ -616,6 +668,8 @@ pub fn ingest(
     store.transaction::<_, IngestError>(|conn| {
         report.removed += usize::try_from(entity_rows::count_by_source(conn, &vanished)?).unwrap_or(0);
         sources::delete(conn, &vanished)?;
+        sources::mark_missing(conn, &missing, now)?;
+        sources::mark_present(conn, &back)?;
         report.unchanged += usize::try_from(entity_rows::count_by_source(conn, &unchanged_ids)?).unwrap_or(0);
         Ok(())
     })?;

@@ -388,3 +388,87 @@ fn remote_substitutions_only_when_allowed() {
     assert_eq!(report.error_count(), 0);
     assert!(messages(&report)[0].contains("was not fetched"), "{:?}", messages(&report));
 }
+
+#[test]
+fn a_vanished_folder_deletes_nothing_until_its_grace_period_is_over() {
+    for db in TestDb::all() {
+        let backend = db.backend_name();
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path().join("catalog");
+        write(&root, "org.yaml", GROUP);
+        write(&root, "services/checkout.yaml", &component("checkout", "payments"));
+        write(&root, "services/payments.yaml", &component("payments-api", "payments"));
+        let patient =
+            IngestOptions { vanished_grace: std::time::Duration::from_secs(3600), ..IngestOptions::default() };
+        let first = ingest(&db.store, std::slice::from_ref(&root), &patient, &NoProgress).expect("ingest");
+        assert_eq!(first.added, 3, "{backend}");
+
+        // The services folder vanishes (a checkout being replaced, a share unmounted): everything stays, noted.
+        fs::rename(root.join("services"), dir.path().join("services-elsewhere")).expect("move away");
+        let report = ingest(&db.store, std::slice::from_ref(&root), &patient, &NoProgress).expect("ingest");
+        assert_eq!((report.removed, report.files_missing), (0, 2), "{backend}");
+        assert_eq!(kinds(&db).get("Component"), Some(&2), "{backend}: kept during the grace period");
+        let missing_since = |db: &TestDb| {
+            let mut conn = db.store.conn().expect("conn");
+            let keys = catalog::ingest::root_keys(std::slice::from_ref(&root)).expect("keys");
+            let mut rows: Vec<_> = store::sources::under_roots(&mut conn, &keys)
+                .expect("sources")
+                .into_iter()
+                .map(|s| (s.path.rsplit('/').next().unwrap_or_default().to_owned(), s.missing_since.is_some()))
+                .collect();
+            rows.sort();
+            rows
+        };
+        assert_eq!(
+            missing_since(&db),
+            [("checkout.yaml".to_owned(), true), ("org.yaml".to_owned(), false), ("payments.yaml".to_owned(), true)]
+        );
+        // It comes back unchanged: nothing was lost, nothing to rewrite, no longer missing.
+        fs::rename(dir.path().join("services-elsewhere"), root.join("services")).expect("move back");
+        let report = ingest(&db.store, std::slice::from_ref(&root), &patient, &NoProgress).expect("ingest");
+        assert_eq!((report.added, report.removed, report.files_missing, report.unchanged), (0, 0, 0, 3), "{backend}");
+        assert!(missing_since(&db).iter().all(|(_, missing)| !missing), "{backend}");
+
+        // Gone for longer than the grace period: the first run notes it, a run after the period removes it.
+        fs::remove_file(root.join("services/payments.yaml")).expect("remove");
+        let short = IngestOptions { vanished_grace: std::time::Duration::from_millis(50), ..IngestOptions::default() };
+        let noted = ingest(&db.store, std::slice::from_ref(&root), &short, &NoProgress).expect("ingest");
+        assert_eq!((noted.removed, noted.files_missing), (0, 1), "{backend}");
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        let removed = ingest(&db.store, std::slice::from_ref(&root), &short, &NoProgress).expect("ingest");
+        assert_eq!((removed.removed, removed.files_missing), (1, 0), "{backend}");
+        assert_eq!(kinds(&db).get("Component"), Some(&1), "{backend}");
+    }
+}
+
+#[test]
+fn a_missing_location_is_reported_and_kept_when_it_is_no_error() {
+    for db in TestDb::all() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (here, share) = (dir.path().join("here"), dir.path().join("share"));
+        write(&here, "org.yaml", GROUP);
+        write(&share, "checkout.yaml", &component("checkout", "payments"));
+        let roots = [here.clone(), share.clone()];
+        let tolerant = IngestOptions {
+            vanished_grace: std::time::Duration::from_secs(3600),
+            missing_location_is_error: false,
+            ..IngestOptions::default()
+        };
+        assert_eq!(ingest(&db.store, &roots, &tolerant, &NoProgress).expect("ingest").added, 2);
+        fs::rename(&share, dir.path().join("unmounted")).expect("unmount");
+        // `portolan ingest` with a path that is not there is an error, and writes nothing.
+        let strict = IngestOptions { vanished_grace: tolerant.vanished_grace, ..IngestOptions::default() };
+        assert!(ingest(&db.store, &roots, &strict, &NoProgress).is_err());
+        // The refresh loop reads the other location, reports this one, and keeps its entities.
+        write(&here, "more.yaml", &component("ledger", "payments"));
+        let report = ingest(&db.store, &roots, &tolerant, &NoProgress).expect("ingest");
+        assert_eq!((report.added, report.removed, report.files_missing), (1, 0, 1));
+        let problems = messages(&report);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("share") && problems[0].contains("kept until it has been gone for 3600 s"),
+            "{problems:?}"
+        );
+        assert_eq!(kinds(&db).get("Component"), Some(&2));
+    }
+}

@@ -83,6 +83,12 @@ pub fn ingest(settings: &Settings, paths: &[PathBuf]) -> anyhow::Result<ExitCode
         report.error_count(),
         report.elapsed.as_secs_f64()
     );
+    if report.files_missing > 0 {
+        println!(
+            "{} files can no longer be read; their entities are kept until they have been gone for {} s",
+            report.files_missing, settings.vanished_grace_secs
+        );
+    }
     println!(
         "SLOs: {} defined ({} added, {} updated, {} removed, {} kept from before their file broke)",
         slos.slos, slos.added, slos.updated, slos.removed, slos.kept

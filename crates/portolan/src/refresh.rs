@@ -68,7 +68,19 @@ pub fn refresh_once(state: &AppState, me: &str, requested: bool) -> anyhow::Resu
             return Ok(None);
         }
     }
-    let result = ingest::ingest(&state.store, &locations, &state.settings.ingest_options(), &NoProgress);
+    // A location that cannot be read now is reported, and its files count as vanished (kept for the grace period):
+    // one unmounted share must not stop the others from being read.
+    let options = ingest::IngestOptions { missing_location_is_error: false, ..state.settings.ingest_options() };
+    let result = ingest::ingest(&state.store, &locations, &options, &NoProgress);
+    if let Ok(report) = &result
+        && report.files_missing > 0
+    {
+        tracing::warn!(
+            files = report.files_missing,
+            grace_secs = state.settings.vanished_grace_secs,
+            "descriptor files can no longer be read; their entities are kept for the grace period"
+        );
+    }
     if result.is_ok() {
         crate::scaffold_jobs::sync_templates(&state.store);
     }

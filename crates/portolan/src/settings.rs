@@ -24,6 +24,9 @@ pub struct Settings {
     /// Catalog locations (files or folders) read at start and on every refresh.
     pub locations: Vec<PathBuf>,
     pub refresh_interval_secs: u64,
+    /// How long a descriptor file that can no longer be read (its folder vanished, a share went away) keeps its
+    /// entities before they are removed.
+    pub vanished_grace_secs: u64,
     /// Where the portal keeps files it unpacks (the demo organisation).
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
@@ -89,6 +92,7 @@ impl Default for Settings {
             database_url: "sqlite://portolan.db".to_owned(),
             locations: Vec::new(),
             refresh_interval_secs: 60,
+            vanished_grace_secs: 900,
             data_dir: PathBuf::from(".portolan"),
             log_format: LogFormat::Text,
             allow_remote_substitutions: false,
@@ -253,6 +257,7 @@ impl Settings {
             allow_remote_substitutions: self.allow_remote_substitutions,
             remote_timeout: Duration::from_secs(self.remote_timeout_secs),
             max_file_bytes: self.max_file_bytes,
+            vanished_grace: Duration::from_secs(self.vanished_grace_secs),
             ..catalog::ingest::IngestOptions::default()
         }
     }

@@ -67,3 +67,45 @@ async fn processes_sharing_a_database_refresh_once_per_interval() {
         assert_eq!(requested.map(|r| r.unchanged), Some(1));
     }
 }
+
+#[actix_web::test]
+async fn a_location_that_vanishes_keeps_its_entities_for_the_grace_period() {
+    for db in TestDb::all() {
+        let files = tempfile::tempdir().expect("tmp");
+        let (share, here) = (files.path().join("share"), files.path().join("here"));
+        std::fs::create_dir_all(&share).expect("mkdir");
+        std::fs::create_dir_all(&here).expect("mkdir");
+        std::fs::write(share.join("svc.yaml"), EXTRA).expect("write");
+        let settings = |grace: u64| Settings {
+            bind: "127.0.0.1:0".to_owned(),
+            database_url: db.url.clone(),
+            locations: vec![share.clone(), here.clone()],
+            refresh_interval_secs: 3600,
+            vanished_grace_secs: grace,
+            data_dir: files.path().join(format!("data-{grace}")),
+            ..Settings::default()
+        };
+        let patient = Application::build(settings(900)).await.expect("app");
+        let state = patient.state.clone();
+        let refresh = |state: actix_web::web::Data<portolan::AppState>| async move {
+            tokio::task::spawn_blocking(move || refresh_once(&state, "me", true).expect("refresh").expect("ran"))
+                .await
+                .expect("join")
+        };
+        assert_eq!(refresh(state.clone()).await.added, 1);
+        // The share goes away; the other location still refreshes, and the service stays.
+        std::fs::rename(&share, files.path().join("unmounted")).expect("unmount");
+        std::fs::write(here.join("other.yaml"), EXTRA.replace("fresh-service", "other-service")).expect("write");
+        let report = refresh(state.clone()).await;
+        let name = db.backend_name();
+        assert_eq!((report.added, report.removed, report.files_missing), (1, 0, 1), "{name}");
+        assert!(report.problems.iter().any(|p| p.path.ends_with("share")), "{name}: {:?}", report.problems);
+        let mut conn = db.store.conn().expect("conn");
+        assert!(store::entities::by_ref(&mut conn, "component:default/fresh-service").expect("q").is_some(), "{name}");
+        drop(conn);
+        // With no grace at all, the next refresh removes it.
+        let impatient = Application::build(settings(0)).await.expect("app");
+        let report = refresh(impatient.state.clone()).await;
+        assert_eq!((report.removed, report.files_missing), (1, 0), "{name}");
+    }
+}

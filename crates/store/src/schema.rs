@@ -11,6 +11,7 @@ diesel::table! {
         problems -> Text,
         error_count -> Integer,
         refreshed_at -> Timestamp,
+        missing_since -> Nullable<Timestamp>,
     }
 }
 

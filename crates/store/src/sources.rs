@@ -21,6 +21,8 @@ pub struct SourceRow {
     pub problems: String,
     pub error_count: i32,
     pub refreshed_at: NaiveDateTime,
+    /// When ingestion first failed to reach the file; `None` while it is there.
+    pub missing_since: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Insertable, AsChangeset)]
@@ -51,7 +53,7 @@ pub fn save(conn: &mut DbConnection, form: &SourceForm<'_>) -> QueryResult<i64> 
         .values(form)
         .on_conflict(sources::path)
         .do_update()
-        .set(form)
+        .set((form, sources::missing_since.eq(None::<NaiveDateTime>)))
         .returning(sources::id)
         .get_result(c))
 }
@@ -73,11 +75,36 @@ pub fn save_many(conn: &mut DbConnection, forms: &[SourceForm<'_>]) -> QueryResu
                 sources::problems.eq(excluded(sources::problems)),
                 sources::error_count.eq(excluded(sources::error_count)),
                 sources::refreshed_at.eq(excluded(sources::refreshed_at)),
+                sources::missing_since.eq(None::<NaiveDateTime>),
             ))
             .returning((sources::id, sources::path))
             .get_results::<(i64, String)>(c))?);
     }
     Ok(saved)
+}
+
+/// Notes that these sources were not reached (from `at`, unless already noted); returns how many were newly noted.
+pub fn mark_missing(conn: &mut DbConnection, ids: &[i64], at: NaiveDateTime) -> QueryResult<usize> {
+    let mut marked = 0;
+    for chunk in ids.chunks(500) {
+        marked +=
+            diesel::update(sources::table.filter(sources::id.eq_any(chunk).and(sources::missing_since.is_null())))
+                .set(sources::missing_since.eq(at))
+                .execute(conn)?;
+    }
+    Ok(marked)
+}
+
+/// Notes that these sources are reached again.
+pub fn mark_present(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<usize> {
+    let mut marked = 0;
+    for chunk in ids.chunks(500) {
+        marked +=
+            diesel::update(sources::table.filter(sources::id.eq_any(chunk).and(sources::missing_since.is_not_null())))
+                .set(sources::missing_since.eq(None::<NaiveDateTime>))
+                .execute(conn)?;
+    }
+    Ok(marked)
 }
 
 /// Deletes sources and, through the foreign keys, every entity they alone produced.

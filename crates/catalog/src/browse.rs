@@ -743,15 +743,7 @@ pub fn team(
 
 /// A group and all groups below it, following parentOf relations breadth-first (cycles are cut).
 pub fn subtree(conn: &mut DbConnection, group_ref: &str) -> store::StoreResult<Vec<String>> {
-    let mut all = vec![group_ref.to_owned()];
-    let mut seen: HashSet<String> = all.iter().cloned().collect();
-    let mut frontier = all.clone();
-    while !frontier.is_empty() {
-        let children = entities::relations_from_refs(conn, &frontier, Some("parentOf"))?;
-        frontier = children.into_iter().map(|r| r.target_ref).filter(|t| seen.insert(t.clone())).collect();
-        all.extend(frontier.iter().cloned());
-    }
-    Ok(all)
+    Ok(crate::people::follow(conn, group_ref, "parentOf")?)
 }
 
 /// The human label of a relation type, for headings.

@@ -75,13 +75,18 @@ pub fn groups_of(conn: &mut DbConnection, user_ref: &str) -> store::QueryResult<
 
 /// A group and every group above it, nearest first, following `childOf` relations (cycles are cut).
 pub fn ancestors(conn: &mut DbConnection, group_ref: &str) -> store::QueryResult<Vec<String>> {
-    let mut chain = vec![group_ref.to_owned()];
-    let mut seen: HashSet<String> = chain.iter().cloned().collect();
-    let mut frontier = chain.clone();
+    follow(conn, group_ref, "childOf")
+}
+
+/// `start` and everything reached from it by relations of one type, breadth-first (cycles are cut).
+pub fn follow(conn: &mut DbConnection, start: &str, relation_type: &str) -> store::QueryResult<Vec<String>> {
+    let mut reached = vec![start.to_owned()];
+    let mut seen: HashSet<String> = reached.iter().cloned().collect();
+    let mut frontier = reached.clone();
     while !frontier.is_empty() {
-        let parents = entities::relations_from_refs(conn, &frontier, Some("childOf"))?;
-        frontier = parents.into_iter().map(|r| r.target_ref).filter(|t| seen.insert(t.clone())).collect();
-        chain.extend(frontier.iter().cloned());
+        let next = entities::relations_from_refs(conn, &frontier, Some(relation_type))?;
+        frontier = next.into_iter().map(|r| r.target_ref).filter(|t| seen.insert(t.clone())).collect();
+        reached.extend(frontier.iter().cloned());
     }
-    Ok(chain)
+    Ok(reached)
 }

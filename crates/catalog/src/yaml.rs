@@ -165,16 +165,14 @@ pub fn parse_documents(text: &str, limits: Limits) -> Result<Vec<Node>, YamlErro
     let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
     let mut sizes: Vec<usize> = Vec::new();
     let mut nodes = 0usize;
+    let end = end_of(text);
 
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| YamlError {
-            pos: Pos::new(
-                u32::try_from(e.marker().line()).unwrap_or(u32::MAX),
-                u32::try_from(e.marker().col() + 1).unwrap_or(u32::MAX),
-            ),
+            pos: error_pos(text, e.marker().line(), e.marker().col() + 1, end),
             message: format!("invalid YAML: {}", e.info()),
         })?;
-        let pos = Pos::of(&span);
+        let pos = Pos::of(&span).min(end);
         let finished: Option<(Node, usize, usize)> = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = if style == ScalarStyle::Plain && tag.as_ref().is_none_or(|t| !t.is_yaml_core_schema()) {
@@ -340,6 +338,50 @@ fn looks_like_float(s: &str) -> bool {
         !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
     });
     mantissa_ok && exponent_ok
+}
+
+/// Just after the last character of a text, lines ended as YAML ends them (`\n`, `\r\n` or a lone `\r`).
+///
+/// At the end of a text that does not end with a line break, the parser's marker stands on the line after the last,
+/// which an editor cannot go to: `a: [` fails at 2:1, and an empty node there (the key of `a: 1\n? `) starts on that
+/// line too. Positions past the end are put here instead.
+fn end_of(text: &str) -> Pos {
+    let (mut line, mut col) = (1usize, 1usize);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\n' || c == '\r' {
+            if c == '\r' {
+                chars.next_if_eq(&'\n');
+            }
+            (line, col) = (line + 1, 1);
+        } else {
+            col += 1;
+        }
+    }
+    Pos::new(u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+}
+
+/// A syntax error's position, kept inside the text: not past its end (see [`end_of`]), nor past the end of its line,
+/// where the parser's marker may also stand (a `%` directive followed by unprintable characters fails at 1:12 on a
+/// line of 9 characters).
+fn error_pos(text: &str, line: usize, col: usize, end: Pos) -> Pos {
+    let pos = Pos::new(u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX)).min(end);
+    let (mut current, mut length) = (1u32, 0u32);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\n' || c == '\r' {
+            if current == pos.line {
+                break;
+            }
+            if c == '\r' {
+                chars.next_if_eq(&'\n');
+            }
+            current += 1;
+        } else if current == pos.line {
+            length = length.saturating_add(1);
+        }
+    }
+    Pos::new(pos.line.max(1), pos.col.clamp(1, length.saturating_add(1)))
 }
 
 /// Where the first byte that is not UTF-8 stands, for the error message of a file that is not text.

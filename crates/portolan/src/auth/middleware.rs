@@ -41,7 +41,9 @@ pub async fn resolve(req: ServiceRequest, next: Next<BoxBody>) -> Result<Service
     let path = req.path().to_owned();
     let api = is_api(&path);
     let addr = client_addr(req.request(), state.settings.trust_forwarded_for);
-    let (csrf_token, new_csrf) = csrf::token(req.request(), secure);
+    // Pages may carry forms; the API and the assets need no CSRF token, so none is drawn for them.
+    let page = !api && !path.starts_with("/static/");
+    let (csrf_token, new_csrf) = if page { csrf::token(req.request(), secure) } else { (String::new(), false) };
     let sign_in_on = state.auth.oidc.is_some();
     let principal = if is_public(&path) {
         if sign_in_on { Principal::Anonymous } else { Principal::Local }
@@ -70,12 +72,7 @@ pub async fn resolve(req: ServiceRequest, next: Next<BoxBody>) -> Result<Service
     {
         response = crate::errors::page(error, &caller.chrome());
     }
-    // Pages may carry forms; the API and the assets need no CSRF token.
-    let page = !api && !path.starts_with("/static/");
-    if new_csrf
-        && page
-        && let Err(e) = response.add_cookie(&csrf::cookie(&csrf_token, secure))
-    {
+    if new_csrf && let Err(e) = response.add_cookie(&csrf::cookie(&csrf_token, secure)) {
         tracing::warn!(error = %e, "CSRF cookie not set");
     }
     Ok(ServiceResponse::new(request, response))

@@ -70,6 +70,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(ops::not_found));
 }
 
+/// A page with a status of its own (a form drawn again with its errors, a token just made).
+pub(crate) fn html(
+    status: actix_web::http::StatusCode,
+    page: &impl askama::Template,
+) -> Result<actix_web::HttpResponse, crate::errors::AppError> {
+    let body = page.render().map_err(crate::errors::AppError::internal)?;
+    Ok(actix_web::HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+}
+
 /// Runs blocking database work off the async runtime.
 pub(crate) async fn blocking<T, F>(work: F) -> Result<T, crate::errors::AppError>
 where

@@ -14,7 +14,7 @@ use scaffolding::{Bundle, Template, Values, versions};
 use serde_json::{Value, json};
 use store::tasks::{self, EventRow, TaskRow};
 
-use super::blocking;
+use super::{blocking, html};
 use crate::AppState;
 use crate::auth::permissions::{self, Need};
 use crate::auth::{Caller, Chrome, audit, csrf};
@@ -718,9 +718,4 @@ pub async fn api_task(state: web::Data<AppState>, id: web::Path<String>) -> Resu
     .await
     .map_err(AppError::api)?;
     Ok(HttpResponse::Ok().json(body))
-}
-
-fn html(status: StatusCode, page: &impl askama::Template) -> Result<HttpResponse, AppError> {
-    let body = page.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use store::DbConnection;
 use store::tokens::TokenRow;
 
-use super::blocking;
+use super::{blocking, html};
 use crate::AppState;
 use crate::auth::permissions::{self, Need};
 use crate::auth::tokens::{self, TokenError};
@@ -116,7 +116,7 @@ pub async fn list(
         page_of(&mut conn, caller.chrome(), &name, team)
     })
     .await?;
-    render(actix_web::http::StatusCode::OK, &page)
+    html(actix_web::http::StatusCode::OK, &page)
 }
 
 #[derive(serde::Deserialize)]
@@ -173,7 +173,7 @@ pub async fn create(
         }
     })
     .await?;
-    let mut response = render(status, &page)?;
+    let mut response = html(status, &page)?;
     // The secret is in this page: no cache keeps it.
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     Ok(response)
@@ -210,9 +210,4 @@ pub async fn revoke(
     })
     .await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, back)).finish())
-}
-
-fn render(status: actix_web::http::StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
-    let body = page.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
 }

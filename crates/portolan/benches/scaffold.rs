@@ -34,7 +34,7 @@ use portolan::Application;
 use portolan::settings::Settings;
 use serde_json::{Value, json};
 use store::{PoolOptions, Store};
-use support::{BenchDb, load, ms, percentile, pg_url};
+use support::{BenchDb, each_database, load, ms, percentile};
 
 /// How long one run may take before the bench gives up on it.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -324,35 +324,14 @@ fn main() -> ExitCode {
     // `cargo bench` passes `--bench`; no argument is used.
     let runs = usize::try_from(env_number("SCAFFOLD_BENCH_RUNS", 30).max(1)).unwrap_or(30);
     let poll = Duration::from_millis(env_number("SCAFFOLD_BENCH_POLL_MS", 10));
-    let databases = std::env::var("SCAFFOLD_BENCH_DATABASES").unwrap_or_else(|_| "sqlite postgres".to_owned());
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let started_load = load();
-    let mut figures = Vec::new();
-    for database in databases.split_whitespace() {
-        let db = match database {
-            "sqlite" => BenchDb::sqlite(),
-            "postgres" => match pg_url() {
-                Some(url) => BenchDb::postgres(&url, "portolan_scaffold_bench"),
-                None => {
-                    eprintln!(
-                        "[scaffold bench] PostgreSQL skipped: neither PORTOLAN_BENCH_PG_URL nor PORTOLAN_TEST_PG_URL is set"
-                    );
-                    continue;
-                }
-            },
-            other => {
-                eprintln!("error: unknown database `{other}` in SCAFFOLD_BENCH_DATABASES (sqlite or postgres)");
-                return ExitCode::FAILURE;
-            }
-        };
-        match db.and_then(|db| run_on_own_system(db, runs, poll)) {
-            Ok(f) => figures.push(f),
-            Err(e) => {
-                eprintln!("error: {database}: {e:#}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
+    let figures = match each_database("SCAFFOLD_BENCH_DATABASES", "portolan_scaffold_bench", "scaffold", |db| {
+        run_on_own_system(db, runs, poll)
+    }) {
+        Ok(figures) => figures,
+        Err(code) => return code,
+    };
     println!("{cpus} CPUs; load average (1, 5, 15 min): {started_load} at the start, {} at the end", load());
     report(&figures, poll);
     ExitCode::SUCCESS

@@ -49,7 +49,7 @@ use scorecard::maturity::rollup::{Change, ResultReader, Rollup};
 use scorecard::maturity::{Check, Condition, Outcome, Rule, RuleResult, Scorecard, Selector};
 use store::maturity::{self, NO_LEVEL, ResultRow, ScorecardRow, SnapshotRow};
 use store::{PoolOptions, Store};
-use support::{BenchDb, load, ms, percentile, pg_url};
+use support::{BenchDb, each_database, load, ms, percentile};
 
 const DIVISIONS: usize = 7;
 const DEPARTMENTS: usize = 48;
@@ -851,35 +851,14 @@ fn main() -> ExitCode {
     let entities = env_number("SCORECARDS_BENCH_ENTITIES", 50_000).max(1);
     let runs = env_number("SCORECARDS_BENCH_RUNS", 200).max(1);
     let rebuilds = env_number("SCORECARDS_BENCH_REBUILDS", 5).max(1);
-    let databases = std::env::var("SCORECARDS_BENCH_DATABASES").unwrap_or_else(|_| "sqlite postgres".to_owned());
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let started_load = load();
-    let mut figures = Vec::new();
-    for database in databases.split_whitespace() {
-        let db = match database {
-            "sqlite" => BenchDb::sqlite(),
-            "postgres" => match pg_url() {
-                Some(url) => BenchDb::postgres(&url, "portolan_scorecards_bench"),
-                None => {
-                    eprintln!(
-                        "[scorecards bench] PostgreSQL skipped: neither PORTOLAN_BENCH_PG_URL nor PORTOLAN_TEST_PG_URL is set"
-                    );
-                    continue;
-                }
-            },
-            other => {
-                eprintln!("error: unknown database `{other}` in SCORECARDS_BENCH_DATABASES (sqlite or postgres)");
-                return ExitCode::FAILURE;
-            }
-        };
-        match db.and_then(|db| run_on_own_system(db, entities, runs, rebuilds)) {
-            Ok(f) => figures.push(f),
-            Err(e) => {
-                eprintln!("error: {database}: {e:#}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
+    let figures = match each_database("SCORECARDS_BENCH_DATABASES", "portolan_scorecards_bench", "scorecards", |db| {
+        run_on_own_system(db, entities, runs, rebuilds)
+    }) {
+        Ok(figures) => figures,
+        Err(code) => return code,
+    };
     println!("{cpus} CPUs; load average (1, 5, 15 min): {started_load} at the start, {} at the end", load());
     println!("{entities} entities per scorecard, 3 scorecards, team tree of 1 → {DIVISIONS} → {DEPARTMENTS} → 288");
     report(&figures);

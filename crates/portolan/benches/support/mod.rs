@@ -51,6 +51,45 @@ pub fn pg_url() -> Option<String> {
         .find_map(|var| std::env::var(var).ok().filter(|url| !url.is_empty()))
 }
 
+/// Runs `run` on a fresh database of each kind named in the environment variable `var` (`sqlite postgres` by
+/// default), in that order; PostgreSQL is skipped, saying so, without a server to bench on. An unknown name or a
+/// failed run is printed and ends the bench with a failure.
+pub fn each_database<F>(
+    var: &str,
+    pg_prefix: &str,
+    label: &str,
+    mut run: impl FnMut(BenchDb) -> anyhow::Result<F>,
+) -> Result<Vec<F>, std::process::ExitCode> {
+    let databases = std::env::var(var).unwrap_or_else(|_| "sqlite postgres".to_owned());
+    let mut figures = Vec::new();
+    for database in databases.split_whitespace() {
+        let db = match database {
+            "sqlite" => BenchDb::sqlite(),
+            "postgres" => match pg_url() {
+                Some(url) => BenchDb::postgres(&url, pg_prefix),
+                None => {
+                    eprintln!(
+                        "[{label} bench] PostgreSQL skipped: neither PORTOLAN_BENCH_PG_URL nor PORTOLAN_TEST_PG_URL is set"
+                    );
+                    continue;
+                }
+            },
+            other => {
+                eprintln!("error: unknown database `{other}` in {var} (sqlite or postgres)");
+                return Err(std::process::ExitCode::FAILURE);
+            }
+        };
+        match db.and_then(&mut run) {
+            Ok(f) => figures.push(f),
+            Err(e) => {
+                eprintln!("error: {database}: {e:#}");
+                return Err(std::process::ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(figures)
+}
+
 /// The value at fraction `p` of sorted times (nearest rank).
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1);

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod errors;
+pub mod jobs;
 pub mod maturity_jobs;
 pub mod metrics;
 pub mod poller;
@@ -19,6 +20,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{App, HttpServer, dev::Server, web};
 use store::Store;
@@ -43,6 +45,8 @@ pub struct AppState {
     pub scoreboard: scoreboard::Scoreboard,
     /// Sign-in, rate limits and who the admins are.
     pub auth: auth::AuthState,
+    /// This process as a doer of background work (the job table's holder).
+    pub worker: jobs::Worker,
 }
 
 /// The largest request body anywhere unless a route allows more (scaffold requests, SLI events).
@@ -89,6 +93,7 @@ impl Application {
             index: catalog::index::SharedIndex::default(),
             scoreboard: scoreboard::Scoreboard::default(),
             auth,
+            worker: jobs::Worker::new(Duration::from_secs(settings.job_lease_secs)),
             settings,
         });
         let behind_tls = state.auth.secure_cookies;
@@ -112,19 +117,22 @@ impl Application {
         Ok(Application { port, state, server })
     }
 
-    /// Serves until stopped, refreshing the catalog in the background.
+    /// Serves until stopped, doing background work meanwhile. Once stopped (SIGTERM, SIGINT), no new work starts;
+    /// work under way has `job_shutdown_grace_secs` to end, and what has not ended is handed to other processes.
     pub async fn run(self) -> std::io::Result<()> {
-        let refresher = tokio::spawn(refresh::run(self.state.clone()));
-        let poller = tokio::spawn(poller::run(self.state.clone()));
-        let slo_upkeep = tokio::spawn(slo_jobs::run(self.state.clone(), refresh::holder()));
-        let scorecard_upkeep = tokio::spawn(maturity_jobs::run(self.state.clone(), refresh::holder()));
-        let scaffolder = tokio::spawn(scaffold_jobs::run(self.state.clone(), refresh::holder()));
+        let loops = [
+            tokio::spawn(refresh::run(self.state.clone())),
+            tokio::spawn(poller::run(self.state.clone())),
+            tokio::spawn(slo_jobs::run(self.state.clone())),
+            tokio::spawn(maturity_jobs::run(self.state.clone())),
+            tokio::spawn(scaffold_jobs::run(self.state.clone())),
+        ];
         let result = self.server.await;
-        scaffolder.abort();
-        refresher.abort();
-        poller.abort();
-        slo_upkeep.abort();
-        scorecard_upkeep.abort();
+        for work in &loops {
+            work.abort();
+        }
+        let grace = Duration::from_secs(self.state.settings.job_shutdown_grace_secs);
+        self.state.worker.wind_down(&self.state.store, grace).await;
         result
     }
 }

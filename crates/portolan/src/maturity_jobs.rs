@@ -1,62 +1,47 @@
 //! Scorecard upkeep: every scorecard is evaluated over the catalog after each refresh that changed something and
 //! every five minutes (SLO budgets move while the catalog stands still), and the day's snapshot is taken once a day
-//! from `scorecard_snapshot_hour_utc` (and on demand). One process at a time does each, under the leases
-//! [`EVALUATION_LEASE`] and [`SNAPSHOT_LEASE`].
+//! from `scorecard_snapshot_hour_utc` (and on demand). One process at a time does each: they are the jobs
+//! [`EVALUATION`] and [`SNAPSHOT`].
 
 use std::time::Duration;
 
 use actix_web::web;
 use chrono::{DateTime, Timelike, Utc};
 use scorecard::maturity::jobs::{self, Report, SnapshotReport};
-use store::{Store, leases};
+use store::Store;
 
 use crate::AppState;
+use crate::jobs::{Periodic, Worker};
 
-pub const EVALUATION_LEASE: &str = "scorecard-evaluation";
-pub const SNAPSHOT_LEASE: &str = "scorecard-snapshot";
-/// How often the scorecards are evaluated when the catalog does not change.
-const INTERVAL: Duration = Duration::from_secs(300);
-const LEASE_TTL: Duration = Duration::from_secs(600);
+/// Evaluated every five minutes when the catalog does not change.
+pub const EVALUATION: Periodic = Periodic { name: "scorecard-evaluation", every: Duration::from_secs(300) };
+/// Always taken when asked for (and due only when a day's snapshot is missing, which is checked first).
+pub const SNAPSHOT: Periodic = Periodic { name: "scorecard-snapshot", every: Duration::ZERO };
 /// How long work that must happen (after a refresh, on demand) waits for the same work under way elsewhere.
-const WAIT_FOR_LEASE: Duration = Duration::from_secs(60);
+const WAIT_FOR_JOB: Duration = Duration::from_secs(60);
 const WAIT_STEP: Duration = Duration::from_secs(2);
 
-/// Takes a lease: at once when free, expired or (with `take_idle`) idle; with `wait`, also after the holder is done
-/// with work under way, for up to [`WAIT_FOR_LEASE`]. `false` when it was not taken.
-fn acquire(store: &Store, name: &str, me: &str, take_idle: bool, wait: bool) -> anyhow::Result<bool> {
+/// Runs `attempt` until it claims its job; with `wait`, retries while another process holds it, for up to
+/// [`WAIT_FOR_JOB`]. `None` when the job was not claimed.
+fn claimed<T>(wait: bool, mut attempt: impl FnMut() -> anyhow::Result<Option<T>>) -> anyhow::Result<Option<T>> {
     let mut waited = Duration::ZERO;
     loop {
-        let now = store::now();
-        let until = now + chrono::Duration::from_std(LEASE_TTL)?;
-        if leases::try_acquire(&mut *store.conn()?, name, me, now, until, take_idle)? {
-            return Ok(true);
+        if let Some(done) = attempt()? {
+            return Ok(Some(done));
         }
-        if !wait || waited >= WAIT_FOR_LEASE {
-            return Ok(false);
+        if !wait || waited >= WAIT_FOR_JOB {
+            return Ok(None);
         }
         std::thread::sleep(WAIT_STEP);
         waited += WAIT_STEP;
     }
 }
 
-/// Evaluates every scorecard when this process takes the lease; `None` when another process holds it. With
-/// `must`, the work happens even if another process evaluated a moment ago (after a refresh, on demand: the
-/// catalog changed since), waiting for an evaluation under way elsewhere.
-pub fn evaluate_once(store: &Store, me: &str, now: DateTime<Utc>, must: bool) -> anyhow::Result<Option<Report>> {
-    if !acquire(store, EVALUATION_LEASE, me, must, must)? {
-        return Ok(None);
-    }
-    let result = jobs::evaluate_and_store(store, now);
-    let mut conn = store.conn()?;
-    match &result {
-        Ok(_) => {
-            // Others skip until the next evaluation is due; a little slack lets this process's own timer win.
-            let idle_until = store::now() + chrono::Duration::from_std(INTERVAL.mul_f64(0.9))?;
-            leases::finish(&mut conn, EVALUATION_LEASE, me, idle_until)?;
-        }
-        Err(_) => leases::release(&mut conn, EVALUATION_LEASE, me)?,
-    }
-    Ok(Some(result?))
+/// Evaluates every scorecard when this process claims the job; `None` when another process holds it. With `must`,
+/// the work happens even if another process evaluated a moment ago (after a refresh, on demand: the catalog changed
+/// since), waiting for an evaluation under way elsewhere.
+pub fn evaluate_once(store: &Store, worker: &Worker, now: DateTime<Utc>, must: bool) -> anyhow::Result<Option<Report>> {
+    claimed(must, || worker.periodic(store, EVALUATION, must, || Ok(jobs::evaluate_and_store(store, now)?)))
 }
 
 /// Takes the day's snapshot of the scorecards that lack one, once `now` is past the configured hour; `None` when
@@ -64,7 +49,7 @@ pub fn evaluate_once(store: &Store, me: &str, now: DateTime<Utc>, must: bool) ->
 pub fn snapshot_if_due(
     store: &Store,
     snapshot_hour_utc: u32,
-    me: &str,
+    worker: &Worker,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SnapshotReport>> {
     if now.hour() < snapshot_hour_utc.min(23) {
@@ -74,41 +59,33 @@ pub fn snapshot_if_due(
     if jobs::snapshots_missing(&mut *store.conn()?, today)?.is_empty() {
         return Ok(None);
     }
-    if !acquire(store, SNAPSHOT_LEASE, me, true, false)? {
-        return Ok(None);
-    }
-    // Under the lease: another process may have taken it in between.
-    let result = jobs::snapshots_missing(&mut *store.conn()?, today)
-        .and_then(|missing| jobs::snapshot(store, today, Some(&missing)));
-    leases::release(&mut *store.conn()?, SNAPSHOT_LEASE, me)?;
-    Ok(Some(result?))
+    // Under the claim: another process may have taken it in between.
+    worker.periodic(store, SNAPSHOT, true, || {
+        let missing = jobs::snapshots_missing(&mut *store.conn()?, today)?;
+        Ok(jobs::snapshot(store, today, Some(&missing))?)
+    })
 }
 
 /// Evaluates now and takes today's snapshot of every scorecard again (what `POST /api/v1/scorecards/snapshot`
-/// asks for); `None` when another process held a lease for longer than [`WAIT_FOR_LEASE`].
-pub fn snapshot_now(store: &Store, me: &str, now: DateTime<Utc>) -> anyhow::Result<Option<SnapshotReport>> {
-    if let Some(report) = evaluate_once(store, me, now, true)? {
+/// asks for); `None` when another process held a job for longer than [`WAIT_FOR_JOB`].
+pub fn snapshot_now(store: &Store, worker: &Worker, now: DateTime<Utc>) -> anyhow::Result<Option<SnapshotReport>> {
+    if let Some(report) = evaluate_once(store, worker, now, true)? {
         log_evaluation(&report);
     }
-    if !acquire(store, SNAPSHOT_LEASE, me, true, true)? {
-        return Ok(None);
-    }
-    let result = jobs::snapshot(store, now.naive_utc(), None);
-    leases::release(&mut *store.conn()?, SNAPSHOT_LEASE, me)?;
-    Ok(Some(result?))
+    claimed(true, || worker.periodic(store, SNAPSHOT, true, || Ok(jobs::snapshot(store, now.naive_utc(), None)?)))
 }
 
 /// After a refresh that changed the catalog (and after its SLOs were reconciled): evaluates every scorecard, then
 /// takes the day's snapshot if it is due. Failures are logged: the refresh itself went well.
-pub fn after_refresh(state: &AppState, me: &str) {
-    match evaluate_once(&state.store, me, Utc::now(), true) {
+pub fn after_refresh(state: &AppState) {
+    match evaluate_once(&state.store, &state.worker, Utc::now(), true) {
         Ok(Some(report)) => log_evaluation(&report),
         Ok(None) => {
-            tracing::warn!("another process held the scorecard evaluation lease; the next evaluation catches up")
+            tracing::warn!("another process held the scorecard evaluation; the next evaluation catches up")
         }
         Err(e) => tracing::error!(error = %e, "scorecards could not be evaluated"),
     }
-    log_snapshot(snapshot_if_due(&state.store, state.settings.scorecard_snapshot_hour_utc, me, Utc::now()));
+    log_snapshot(snapshot_if_due(&state.store, state.settings.scorecard_snapshot_hour_utc, &state.worker, Utc::now()));
     // The boards are built now, so that no page request pays for reading every result.
     state.scoreboard.warm(&state.store);
 }
@@ -148,34 +125,39 @@ fn log_snapshot(result: anyhow::Result<Option<SnapshotReport>>) {
     }
 }
 
-/// Every [`INTERVAL`]: evaluates the scorecards (unless another process just did) and takes the day's snapshot
+/// Every five minutes: evaluates the scorecards (unless another process just did) and takes the day's snapshot
 /// when it is due.
-pub async fn run(state: web::Data<AppState>, me: String) {
+pub async fn run(state: web::Data<AppState>) {
     // The boards are built at start, so that the first page after a restart does not pay for reading every result.
     let warming = state.clone();
-    if let Err(e) = web::block(move || warming.scoreboard.warm(&warming.store)).await {
+    if let Err(e) = state
+        .worker
+        .off_thread(move || {
+            warming.scoreboard.warm(&warming.store);
+            Ok(())
+        })
+        .await
+    {
         tracing::warn!(error = %e, "the scorecard boards could not be built at start");
     }
     loop {
-        tokio::time::sleep(INTERVAL).await;
-        let (store, me2) = (state.store.clone(), me.clone());
-        match web::block(move || evaluate_once(&store, &me2, Utc::now(), false)).await {
-            Ok(Ok(Some(report))) => log_evaluation(&report),
-            Ok(Ok(None)) => tracing::debug!("another process holds the scorecard evaluation lease"),
-            Ok(Err(e)) => tracing::error!(error = %e, "scorecards could not be evaluated"),
-            Err(e) => tracing::error!(error = %e, "the scorecard evaluation could not run"),
+        tokio::time::sleep(EVALUATION.every).await;
+        let state2 = state.clone();
+        match state.worker.off_thread(move || evaluate_once(&state2.store, &state2.worker, Utc::now(), false)).await {
+            Ok(Some(report)) => log_evaluation(&report),
+            Ok(None) => tracing::debug!("another process evaluates the scorecards"),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "scorecards could not be evaluated"),
         }
-        let (state2, me2) = (state.clone(), me.clone());
+        let state2 = state.clone();
         let hour = state.settings.scorecard_snapshot_hour_utc;
-        match web::block(move || {
-            let result = snapshot_if_due(&state2.store, hour, &me2, Utc::now());
-            state2.scoreboard.warm(&state2.store);
-            result
-        })
-        .await
-        {
-            Ok(result) => log_snapshot(result),
-            Err(e) => tracing::error!(error = %e, "the scorecard snapshot could not run"),
-        }
+        let snapshot = state
+            .worker
+            .off_thread(move || {
+                let result = snapshot_if_due(&state2.store, hour, &state2.worker, Utc::now());
+                state2.scoreboard.warm(&state2.store);
+                result
+            })
+            .await;
+        log_snapshot(snapshot);
     }
 }

@@ -1,6 +1,6 @@
-//! Scaffolder tasks: queued by the form, the API and nothing else, run by whichever process claims them first
-//! (`store::tasks` decides, so several processes on one PostgreSQL never run one twice), registered in the catalog
-//! through its ingest, and logged line by line as they go.
+//! Scaffolder tasks: queued by the form, the API and nothing else, run by whichever process claims their job first
+//! (`store::tasks` over the job table, so several processes on one PostgreSQL never run one together, and a task
+//! whose process died is taken over), registered in the catalog through its ingest, and logged line by line.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,8 +16,6 @@ use store::{Store, entities, sources, tasks};
 use crate::AppState;
 use crate::settings::Settings;
 
-/// How long a claimed task stays with its process before another may take it over (a run takes seconds).
-const CLAIM_TTL: Duration = Duration::from_secs(300);
 /// How often a process looks for tasks others queued.
 const POLL: Duration = Duration::from_secs(2);
 
@@ -45,14 +43,13 @@ pub fn queue(
 }
 
 /// Runs queued tasks until stopped: at once when this process queued one, and every few seconds for the others'.
-pub async fn run(state: web::Data<AppState>, me: String) {
+pub async fn run(state: web::Data<AppState>) {
     loop {
-        let (state2, me2) = (state.clone(), me.clone());
-        match web::block(move || run_next(&state2, &me2)).await {
-            Ok(Ok(true)) => continue,
-            Ok(Ok(false)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "scaffolder task could not be run"),
-            Err(e) => tracing::error!(error = %e, "scaffolder worker could not run"),
+        let state2 = state.clone();
+        match state.worker.off_thread(move || run_next(&state2)).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "scaffolder task could not be run"),
         }
         tokio::select! {
             () = tokio::time::sleep(POLL) => {}
@@ -61,14 +58,16 @@ pub async fn run(state: web::Data<AppState>, me: String) {
     }
 }
 
-/// Claims and runs one task; whether there was one.
-pub fn run_next(state: &AppState, me: &str) -> anyhow::Result<bool> {
+/// Claims and runs one task, keeping its claim renewed while it runs; whether there was one.
+pub fn run_next(state: &AppState) -> anyhow::Result<bool> {
+    let worker = &state.worker;
     let now = store::now();
-    let until = now + chrono::Duration::from_std(CLAIM_TTL)?;
-    let Some(task) = tasks::claim_next(&mut *state.store.conn()?, me, now, until)? else {
+    let until = now + chrono::Duration::from_std(worker.lease)?;
+    let Some(task) = tasks::claim_next(&mut *state.store.conn()?, &worker.id, now, until)? else {
         return Ok(false);
     };
-    execute(&state.store, &state.settings, &task, me)?;
+    let _renewing = worker.keep_claimed(&state.store, &store::jobs::task_job(&task.id));
+    execute(&state.store, &state.settings, &task, &worker.id)?;
     Ok(true)
 }
 

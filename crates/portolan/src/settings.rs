@@ -27,6 +27,11 @@ pub struct Settings {
     /// How long a descriptor file that can no longer be read (its folder vanished, a share went away) keeps its
     /// entities before they are removed.
     pub vanished_grace_secs: u64,
+    /// How long a process holds a background job without renewing it: when a process dies mid-job, another takes
+    /// the job over after this long. The holder renews every third of it.
+    pub job_lease_secs: u64,
+    /// On SIGTERM, how long background jobs under way may take to finish before they are handed to other processes.
+    pub job_shutdown_grace_secs: u64,
     /// Where the portal keeps files it unpacks (the demo organisation).
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
@@ -93,6 +98,8 @@ impl Default for Settings {
             locations: Vec::new(),
             refresh_interval_secs: 60,
             vanished_grace_secs: 900,
+            job_lease_secs: 60,
+            job_shutdown_grace_secs: 10,
             data_dir: PathBuf::from(".portolan"),
             log_format: LogFormat::Text,
             allow_remote_substitutions: false,
@@ -176,6 +183,12 @@ impl Settings {
             anyhow::bail!(
                 "scorecard_snapshot_hour_utc: {} is not an hour of the day (0–23)",
                 settings.scorecard_snapshot_hour_utc
+            );
+        }
+        if settings.job_lease_secs < 3 {
+            anyhow::bail!(
+                "job_lease_secs: {} is too short to renew a job's lease in time (at least 3 seconds)",
+                settings.job_lease_secs
             );
         }
         if let Some(url) = &settings.public_url {

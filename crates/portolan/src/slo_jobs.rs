@@ -1,19 +1,18 @@
 //! SLO upkeep: after every ingest the SLO files are reconciled into the `slos` table; every minute, in one process
-//! at a time (a lease), old minute blocks are compacted into the hourly rollups and every SLO's status is refreshed
-//! for the catalog's SLO-status facet.
+//! at a time (the job [`JOB`]), old minute blocks are compacted into the hourly rollups and every SLO's status is
+//! refreshed for the catalog's SLO-status facet.
 
 use std::time::Duration;
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use scorecard::sli::{self, Reconciled};
-use store::{Store, leases};
+use store::Store;
 
 use crate::AppState;
+use crate::jobs::{Periodic, Worker};
 
-pub const LEASE: &str = "slo-maintenance";
-const INTERVAL: Duration = Duration::from_secs(60);
-const LEASE_TTL: Duration = Duration::from_secs(300);
+pub const JOB: Periodic = Periodic { name: "slo-maintenance", every: Duration::from_secs(60) };
 
 /// Brings the SLOs in line with what was just ingested, and their statuses with the SLOs.
 pub fn after_ingest(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Reconciled> {
@@ -22,44 +21,26 @@ pub fn after_ingest(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Reconci
     Ok(reconciled)
 }
 
-/// Compacts and refreshes statuses when this process takes the lease; `false` when another process did it within
+/// Compacts and refreshes statuses when this process claims the job; `false` when another process did it within
 /// the interval.
-pub fn maintain_once(store: &Store, me: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
-    let mut conn = store.conn()?;
-    let stored_now = now.naive_utc();
-    if !leases::try_acquire(
-        &mut conn,
-        LEASE,
-        me,
-        stored_now,
-        stored_now + chrono::Duration::from_std(LEASE_TTL)?,
-        false,
-    )? {
-        return Ok(false);
-    }
-    let result = sli::compact(&mut conn, now).and_then(|_| sli::refresh_statuses(&mut conn, now));
-    match result {
-        Ok(_) => {
-            let idle_until = store::now() + chrono::Duration::from_std(INTERVAL.mul_f64(0.9))?;
-            leases::finish(&mut conn, LEASE, me, idle_until)?;
-            Ok(true)
-        }
-        Err(e) => {
-            leases::release(&mut conn, LEASE, me)?;
-            Err(e.into())
-        }
-    }
+pub fn maintain_once(store: &Store, worker: &Worker, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let done = worker.periodic(store, JOB, false, || {
+        let mut conn = store.conn()?;
+        sli::compact(&mut conn, now)?;
+        sli::refresh_statuses(&mut conn, now)?;
+        Ok(())
+    })?;
+    Ok(done.is_some())
 }
 
-pub async fn run(state: web::Data<AppState>, me: String) {
+pub async fn run(state: web::Data<AppState>) {
     loop {
-        tokio::time::sleep(INTERVAL).await;
-        let (store, me) = (state.store.clone(), me.clone());
-        match web::block(move || maintain_once(&store, &me, Utc::now())).await {
-            Ok(Ok(true)) => tracing::debug!("SLO statuses refreshed"),
-            Ok(Ok(false)) => tracing::debug!("another process holds the SLO maintenance lease"),
-            Ok(Err(e)) => tracing::error!(error = %e, "SLO maintenance failed"),
-            Err(e) => tracing::error!(error = %e, "SLO maintenance could not run"),
+        tokio::time::sleep(JOB.every).await;
+        let state2 = state.clone();
+        match state.worker.off_thread(move || maintain_once(&state2.store, &state2.worker, Utc::now())).await {
+            Ok(true) => tracing::debug!("SLO statuses refreshed"),
+            Ok(false) => tracing::debug!("another process does the SLO upkeep"),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "SLO maintenance failed"),
         }
     }
 }

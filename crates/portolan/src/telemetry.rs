@@ -1,4 +1,7 @@
-//! Logs and spans: `RUST_LOG` filters (default info), text or JSON lines.
+//! Logs and spans: `RUST_LOG` filters (default info), text or JSON lines. Text is coloured only on a terminal, so
+//! that a log file or a journal holds plain text.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -13,6 +16,9 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => {
             registry.with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr)).try_init()
         }
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).try_init(),
+        LogFormat::Text => {
+            let ansi = std::io::stderr().is_terminal();
+            registry.with(tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(std::io::stderr)).try_init()
+        }
     };
 }

@@ -3,6 +3,9 @@
 
 mod support;
 
+use std::time::Duration;
+
+use portolan::jobs::Worker;
 use store::test_support::TestDb;
 use support::{TestApp, select, text};
 
@@ -112,11 +115,12 @@ async fn descriptor_text_with_markup_is_shown_escaped_on_every_page() {
     // The scorecards as the evaluation job leaves them, so that their pages list the team and rate the service.
     let store = app.db.store.clone();
     tokio::task::spawn_blocking(move || {
-        portolan::maturity_jobs::evaluate_once(&store, "test", chrono::Utc::now(), true).expect("evaluated")
+        portolan::maturity_jobs::evaluate_once(&store, &Worker::new(Duration::from_secs(60)), chrono::Utc::now(), true)
+            .expect("evaluated")
     })
     .await
     .expect("join")
-    .expect("the lease was free");
+    .expect("the job was free");
 
     // The catalog: the service's title and description, the team's name.
     let search = page(&app, "/catalog?q=xss").await;

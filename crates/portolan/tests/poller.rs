@@ -66,8 +66,8 @@ async fn processes_sharing_a_database_poll_once_per_interval() {
         let second = Application::build(settings(2)).await.expect("second");
         let (a, b) = (first.state.clone(), second.state.clone());
         let (ra, rb) = tokio::task::spawn_blocking(move || {
-            let ra = poll_once(&a, "process-a").expect("a");
-            let rb = poll_once(&b, "process-b").expect("b");
+            let ra = poll_once(&a).expect("a");
+            let rb = poll_once(&b).expect("b");
             (ra, rb)
         })
         .await

@@ -51,8 +51,8 @@ async fn processes_sharing_a_database_refresh_once_per_interval() {
         let second = Application::build(settings(2)).await.expect("second");
         let (a, b) = (first.state.clone(), second.state.clone());
         let (ra, rb) = tokio::task::spawn_blocking(move || {
-            let ra = refresh_once(&a, "process-a", false).expect("a");
-            let rb = refresh_once(&b, "process-b", false).expect("b");
+            let ra = refresh_once(&a, false).expect("a");
+            let rb = refresh_once(&b, false).expect("b");
             (ra, rb)
         })
         .await
@@ -60,10 +60,9 @@ async fn processes_sharing_a_database_refresh_once_per_interval() {
         assert_eq!(ra.map(|r| r.added), Some(1), "{}", db.backend_name());
         assert!(rb.is_none(), "{}: the second process skips a refresh done within the interval", db.backend_name());
 
-        // A requested refresh is not held back by an idle lease.
+        // A requested refresh runs before it is due again.
         let b = second.state.clone();
-        let requested =
-            tokio::task::spawn_blocking(move || refresh_once(&b, "process-b", true).expect("b")).await.expect("join");
+        let requested = tokio::task::spawn_blocking(move || refresh_once(&b, true).expect("b")).await.expect("join");
         assert_eq!(requested.map(|r| r.unchanged), Some(1));
     }
 }
@@ -88,7 +87,7 @@ async fn a_location_that_vanishes_keeps_its_entities_for_the_grace_period() {
         let patient = Application::build(settings(900)).await.expect("app");
         let state = patient.state.clone();
         let refresh = |state: actix_web::web::Data<portolan::AppState>| async move {
-            tokio::task::spawn_blocking(move || refresh_once(&state, "me", true).expect("refresh").expect("ran"))
+            tokio::task::spawn_blocking(move || refresh_once(&state, true).expect("refresh").expect("ran"))
                 .await
                 .expect("join")
         };

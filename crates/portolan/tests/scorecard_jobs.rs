@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use portolan::demo::{self, scorecard_history};
+use portolan::jobs::Worker;
 use portolan::maturity_jobs;
 use scorecard::maturity::jobs;
 use store::maturity::{self, NO_LEVEL};
@@ -76,14 +77,15 @@ async fn the_demo_has_services_at_every_level_and_eight_weeks_of_history() {
 
         let store = db.store.clone();
         let (report, snapshot, due_again) = tokio::task::spawn_blocking(move || {
-            let report = maturity_jobs::evaluate_once(&store, "test", now, true).expect("evaluated");
-            let snapshot = maturity_jobs::snapshot_if_due(&store, 0, "test", now).expect("snapshot");
-            let due_again = maturity_jobs::snapshot_if_due(&store, 0, "test", now).expect("snapshot");
+            let worker = Worker::new(Duration::from_secs(60));
+            let report = maturity_jobs::evaluate_once(&store, &worker, now, true).expect("evaluated");
+            let snapshot = maturity_jobs::snapshot_if_due(&store, 0, &worker, now).expect("snapshot");
+            let due_again = maturity_jobs::snapshot_if_due(&store, 0, &worker, now).expect("snapshot");
             (report, snapshot, due_again)
         })
         .await
         .expect("join");
-        let report = report.expect("the lease was free");
+        let report = report.expect("the job was free");
         assert_eq!((report.scorecards, report.entities), (2, 96), "{name}: {report}");
         assert_eq!(report.level_changes, 0, "{name}: the history ended at today's levels");
         assert!(report.slo_error.is_none() && report.problems.is_empty(), "{name}: {report:?}");

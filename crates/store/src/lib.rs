@@ -5,7 +5,7 @@
 
 pub mod audit;
 pub mod entities;
-pub mod leases;
+pub mod jobs;
 pub mod maturity;
 pub mod registrations;
 pub mod schema;

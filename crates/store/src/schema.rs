@@ -56,11 +56,17 @@ diesel::table! {
 }
 
 diesel::table! {
-    leases (name) {
+    jobs (name) {
         name -> Text,
-        holder -> Text,
-        busy -> Bool,
-        expires_at -> Timestamp,
+        kind -> Text,
+        due_at -> Timestamp,
+        holder -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        attempts -> Integer,
+        last_started_at -> Nullable<Timestamp>,
+        last_finished_at -> Nullable<Timestamp>,
+        last_holder -> Nullable<Text>,
+        last_error -> Nullable<Text>,
     }
 }
 
@@ -196,8 +202,6 @@ diesel::table! {
         created_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
-        claimed_by -> Nullable<Text>,
-        claimed_until -> Nullable<Timestamp>,
         attempts -> Integer,
     }
 }
@@ -300,7 +304,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     entities,
     entity_tags,
     relations,
-    leases,
+    jobs,
     catalog_stats,
     source_documents,
     slos,

@@ -1,12 +1,13 @@
 //! Scaffolder tasks: queued by the form or the API, run by one process at a time, with an append-only log.
 //!
-//! A task is claimed with a lease of its own (`claimed_by`, `claimed_until`): one conditional update decides who
-//! runs it, so several processes on one PostgreSQL never run it twice, and a task whose process died is claimed
-//! again once its lease has run out.
+//! Each task is a one-off job of [`crate::jobs`] (named [`jobs::task_job`]): queued with the task, claimed by one
+//! process, so several processes on one PostgreSQL never run it twice, claimed again by another once its lease has
+//! run out (its process died), and deleted when the task ends.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::jobs::{self, Pick};
 use crate::schema::{scaffold_task_archives, scaffold_task_events, scaffold_tasks};
 use crate::{DbConnection, with_backend};
 
@@ -32,8 +33,7 @@ pub struct TaskRow {
     pub created_at: NaiveDateTime,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
-    pub claimed_by: Option<String>,
-    pub claimed_until: Option<NaiveDateTime>,
+    /// How many times a process took the task up: more than one when a process stopped while it ran it.
     pub attempts: i32,
 }
 
@@ -68,9 +68,12 @@ pub struct EventRow {
     pub at: NaiveDateTime,
 }
 
-/// Queues a task.
+/// Queues a task and its job.
 pub fn insert(conn: &mut DbConnection, form: &TaskForm<'_>) -> QueryResult<()> {
-    diesel::insert_into(scaffold_tasks::table).values((form, scaffold_tasks::state.eq(QUEUED))).execute(conn).map(drop)
+    conn.transaction(|conn| {
+        diesel::insert_into(scaffold_tasks::table).values((form, scaffold_tasks::state.eq(QUEUED))).execute(conn)?;
+        jobs::enqueue(conn, &jobs::task_job(form.id), jobs::SCAFFOLD, form.created_at)
+    })
 }
 
 pub fn by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TaskRow>> {
@@ -86,56 +89,35 @@ pub fn recent(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<TaskRow>> 
         .load(conn)
 }
 
-/// Claims the oldest task that is queued, or running under a lease that ran out (its process died), for `holder`
-/// until `until`. `None` when there is none or another process won it.
+/// Claims the oldest task waiting to run, or whose process died while it ran (its job's lease ran out), for
+/// `holder` until `until`, and marks it running. `None` when there is none or other processes won them.
 pub fn claim_next(
     conn: &mut DbConnection,
     holder: &str,
     now: NaiveDateTime,
     until: NaiveDateTime,
 ) -> QueryResult<Option<TaskRow>> {
-    let claimable = || {
-        scaffold_tasks::state
-            .eq(QUEUED)
-            .or(scaffold_tasks::state.eq(RUNNING).and(scaffold_tasks::claimed_until.lt(now)))
-    };
-    let candidates: Vec<String> = scaffold_tasks::table
-        .filter(claimable())
-        .order((scaffold_tasks::created_at, scaffold_tasks::id))
-        .limit(8)
-        .select(scaffold_tasks::id)
-        .load(conn)?;
-    for id in candidates {
-        // The condition is checked again by the update itself: of several processes, exactly one changes the row.
-        let won = diesel::update(scaffold_tasks::table.find(&id).filter(claimable()))
-            .set((
-                scaffold_tasks::state.eq(RUNNING),
-                scaffold_tasks::claimed_by.eq(holder),
-                scaffold_tasks::claimed_until.eq(until),
-                scaffold_tasks::started_at.eq(now),
-                scaffold_tasks::attempts.eq(scaffold_tasks::attempts + 1),
-            ))
-            .execute(conn)?;
-        if won == 1 {
+    while let Some(claim) = jobs::claim(conn, Pick::NextOf(jobs::SCAFFOLD), holder, now, until)? {
+        let id = claim.name.strip_prefix(&format!("{}:", jobs::SCAFFOLD)).unwrap_or(&claim.name).to_owned();
+        let started =
+            diesel::update(scaffold_tasks::table.find(&id).filter(scaffold_tasks::state.eq_any([QUEUED, RUNNING])))
+                .set((
+                    scaffold_tasks::state.eq(RUNNING),
+                    scaffold_tasks::started_at.eq(now),
+                    scaffold_tasks::attempts.eq(claim.attempts),
+                ))
+                .execute(conn)?;
+        if started == 1 {
             return by_id(conn, &id);
         }
+        // A job whose task ended, or went, has nothing left to do.
+        jobs::complete(conn, &claim.name, holder)?;
     }
     Ok(None)
 }
 
-/// Extends the lease of a task `holder` runs; false when it is no longer theirs.
-pub fn extend_claim(conn: &mut DbConnection, id: &str, holder: &str, until: NaiveDateTime) -> QueryResult<bool> {
-    let changed = diesel::update(
-        scaffold_tasks::table
-            .find(id)
-            .filter(scaffold_tasks::claimed_by.eq(holder).and(scaffold_tasks::state.eq(RUNNING))),
-    )
-    .set(scaffold_tasks::claimed_until.eq(until))
-    .execute(conn)?;
-    Ok(changed == 1)
-}
-
-/// Ends a task `holder` runs with `state` ([`SUCCEEDED`] or [`FAILED`]); false when it is no longer theirs.
+/// Ends a task `holder` runs with `state` ([`SUCCEEDED`] or [`FAILED`]), and its job; false when it is no longer
+/// theirs (another process took it over), in which case nothing changes.
 pub fn finish(
     conn: &mut DbConnection,
     id: &str,
@@ -145,20 +127,20 @@ pub fn finish(
     error: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let changed = diesel::update(
-        scaffold_tasks::table
-            .find(id)
-            .filter(scaffold_tasks::claimed_by.eq(holder).and(scaffold_tasks::state.eq(RUNNING))),
-    )
-    .set((
-        scaffold_tasks::state.eq(state),
-        scaffold_tasks::output.eq(output),
-        scaffold_tasks::error.eq(error),
-        scaffold_tasks::finished_at.eq(now),
-        scaffold_tasks::claimed_until.eq(None::<NaiveDateTime>),
-    ))
-    .execute(conn)?;
-    Ok(changed == 1)
+    conn.transaction(|conn| {
+        if !jobs::complete(conn, &jobs::task_job(id), holder)? {
+            return Ok(false);
+        }
+        diesel::update(scaffold_tasks::table.find(id).filter(scaffold_tasks::state.eq(RUNNING)))
+            .set((
+                scaffold_tasks::state.eq(state),
+                scaffold_tasks::output.eq(output),
+                scaffold_tasks::error.eq(error),
+                scaffold_tasks::finished_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(true)
+    })
 }
 
 /// Appends a line to a task's log.
@@ -254,11 +236,13 @@ mod tests {
             let again = again.expect("the abandoned task");
             assert_eq!((again.id.as_str(), again.attempts), ("a", 2));
             assert!(!finish(&mut conn, "a", "p1", SUCCEEDED, None, None, later).expect("finish"), "no longer p1's");
-            assert!(!extend_claim(&mut conn, "a", "p1", later).expect("extend"));
+            assert!(!jobs::renew(&mut conn, &jobs::task_job("a"), "p1", later).expect("renew"));
             assert!(finish(&mut conn, "a", "p3", FAILED, None, Some("boom"), later).expect("finish"));
             let done = by_id(&mut conn, "a").expect("by id").expect("task");
             assert!(done.is_finished());
             assert_eq!((done.state.as_str(), done.error.as_deref()), (FAILED, Some("boom")));
+            assert_eq!(jobs::get(&mut conn, &jobs::task_job("a")).expect("job"), None, "{name}: the job went");
+            assert!(jobs::get(&mut conn, &jobs::task_job("b")).expect("job").is_some(), "{name}: b still runs");
         }
     }
 

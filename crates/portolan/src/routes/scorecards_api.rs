@@ -9,26 +9,25 @@ use crate::auth::permissions;
 use crate::errors::AppError;
 
 /// `POST /api/v1/scorecards/snapshot`: evaluates every scorecard now and takes today's snapshot again, in the
-/// background (in whichever process gets the leases); answers 202 at once. Admins only.
+/// background (in whichever process claims the jobs); answers 202 at once. Admins only.
 #[post("/scorecards/snapshot")]
 pub async fn snapshot(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
     let doing = "take a scorecard snapshot".to_owned();
     permissions::permit(&state, &caller, None, "scorecards.snapshot", "scorecards".to_owned(), doing)
         .await
         .map_err(AppError::api)?;
-    let store = state.store.clone();
     actix_web::rt::spawn(async move {
-        let me = crate::refresh::holder();
-        match web::block(move || crate::maturity_jobs::snapshot_now(&store, &me, chrono::Utc::now())).await {
-            Ok(Ok(Some(taken))) => tracing::info!(
+        let state2 = state.clone();
+        let taking = move || crate::maturity_jobs::snapshot_now(&state2.store, &state2.worker, chrono::Utc::now());
+        match state.worker.off_thread(taking).await {
+            Ok(Some(taken)) => tracing::info!(
                 day = %taken.day.date(),
                 scorecards = taken.scorecards,
                 rows = taken.rows,
                 "scorecard snapshot taken on demand"
             ),
-            Ok(Ok(None)) => tracing::warn!("another process held the scorecard leases; no snapshot was taken"),
-            Ok(Err(e)) => tracing::error!(error = %e, "the scorecard snapshot could not be taken"),
-            Err(e) => tracing::error!(error = %e, "the scorecard snapshot could not run"),
+            Ok(None) => tracing::warn!("another process held the scorecard jobs; no snapshot was taken"),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "the scorecard snapshot could not be taken"),
         }
     });
     Ok(HttpResponse::Accepted().json(json!({ "status": "scheduled" })))

@@ -4,7 +4,7 @@
 
 pub mod oidc;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use catalog::ingest::{NoProgress, ingest};
 use portolan::Application;
@@ -181,4 +181,86 @@ pub fn select<'a>(doc: &'a scraper::Html, css: &str) -> Vec<scraper::ElementRef<
 
 pub fn text(el: &scraper::ElementRef<'_>) -> String {
     el.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A golden path for tests: `tiny-service`, a README and a descriptor, published as a git repository or an archive,
+/// then registered.
+pub const TEMPLATE: &str = r#"apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: tiny-service
+  title: Tiny service
+  description: A service with a README
+  annotations:
+    portolan.dev/version: VERSION
+spec:
+  owner: platform
+  type: service
+  parameters:
+    - title: About it
+      required: [name, owner]
+      properties:
+        name:
+          title: Name
+          type: string
+          pattern: '^[a-z0-9]+(-[a-z0-9]+)*$'
+        description:
+          title: Description
+          type: string
+          default: A tiny service
+        owner:
+          title: Owner
+          type: string
+          ui:field: OwnerPicker
+        publish:
+          title: Publish as
+          type: string
+          enum: [git, archive]
+          default: git
+  steps:
+    - id: fetch
+      name: Fetch
+      action: fetch:template
+      input:
+        url: ./skeleton
+        values:
+          name: ${{ parameters.name }}
+          description: ${{ parameters.description }}
+          owner: ${{ parameters.owner }}
+    - id: publish
+      name: Publish
+      if: ${{ parameters.publish == 'git' }}
+      action: publish:git
+      input:
+        repoUrl: portolan?owner=${{ parameters.owner }}&repo=${{ parameters.name }}
+    - id: archive
+      name: Archive
+      if: ${{ parameters.publish == 'archive' }}
+      action: publish:archive
+      input:
+        name: ${{ parameters.name }}
+    - id: register
+      name: Register
+      action: catalog:register
+      input:
+        repoContentsUrl: ${{ steps.publish.output.repoContentsUrl }}
+        catalogInfoPath: /catalog-info.yaml
+  output:
+    links:
+      - title: Open in catalog
+        entityRef: ${{ steps.register.output.entityRef }}
+"#;
+
+const DESCRIPTOR: &str = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${{ values.name }}\n  \
+                          description: DESCRIPTION\nspec:\n  type: service\n  lifecycle: experimental\n  owner: \
+                          ${{ values.owner }}\n";
+
+/// A template folder: `template.yaml` at `version`, a README that says `readme`, and a descriptor whose
+/// description is written as `description` (`${{ values.description | dump }}` is safe; bare is not).
+pub fn write_template(dir: &Path, version: &str, readme: &str, description: &str) {
+    std::fs::create_dir_all(dir.join("skeleton")).expect("folders");
+    std::fs::write(dir.join("template.yaml"), TEMPLATE.replace("VERSION", version)).expect("template");
+    std::fs::write(dir.join("skeleton/README.md"), readme).expect("readme");
+    std::fs::write(dir.join("skeleton/catalog-info.yaml"), DESCRIPTOR.replace("DESCRIPTION", description))
+        .expect("descriptor");
 }

@@ -21,6 +21,11 @@ pub struct Metrics {
     entities: GaugeVec,
     ingestion_errors: IntGauge,
     last_refresh_seconds: prometheus::Gauge,
+    job_running: GaugeVec,
+    job_attempts: GaugeVec,
+    job_last_finished: GaugeVec,
+    job_failing: GaugeVec,
+    scaffold_tasks_waiting: IntGauge,
 }
 
 impl Metrics {
@@ -39,12 +44,37 @@ impl Metrics {
         let ingestion_errors = IntGauge::new("catalog_ingestion_errors", "Errors in the files of the catalog")?;
         let last_refresh_seconds =
             prometheus::Gauge::new("catalog_last_refresh_duration_seconds", "How long the last refresh took")?;
+        let job = |name: &str, help: &str| GaugeVec::new(Opts::new(name, help), &["job"]);
+        let job_running = job("job_running", "1 while a process holds the background job under a live lease")?;
+        let job_attempts =
+            job("job_attempts", "Claims of the job since it last finished: above 1, a process stopped midway")?;
+        let job_last_finished =
+            job("job_last_finished_timestamp_seconds", "When the background job last ended (Unix time)")?;
+        let job_failing = job("job_failing", "1 when the background job's last run failed")?;
+        let scaffold_tasks_waiting =
+            IntGauge::new("scaffold_tasks_waiting", "Scaffolder tasks queued and not yet taken by a process")?;
+        for gauge in [&job_running, &job_attempts, &job_last_finished, &job_failing] {
+            registry.register(Box::new(gauge.clone()))?;
+        }
+        registry.register(Box::new(scaffold_tasks_waiting.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(entities.clone()))?;
         registry.register(Box::new(ingestion_errors.clone()))?;
         registry.register(Box::new(last_refresh_seconds.clone()))?;
-        Ok(Metrics { registry, requests, latency, entities, ingestion_errors, last_refresh_seconds })
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            entities,
+            ingestion_errors,
+            last_refresh_seconds,
+            job_running,
+            job_attempts,
+            job_last_finished,
+            job_failing,
+            scaffold_tasks_waiting,
+        })
     }
 
     fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
@@ -62,9 +92,33 @@ impl Metrics {
         self.ingestion_errors.set(store::sources::error_total(&mut conn)?);
         let ms = store::stats::get(&mut conn, store::stats::LAST_REFRESH_MS)?.unwrap_or(0);
         self.last_refresh_seconds.set(ms as f64 / 1000.0);
+        self.record_jobs(&store::jobs::all(&mut conn)?, store::now());
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
         Ok(String::from_utf8(out)?)
+    }
+}
+
+impl Metrics {
+    /// The periodic jobs one by one (a handful of names); scaffolder tasks only as a count, their ids being unbounded.
+    fn record_jobs(&self, jobs: &[store::jobs::JobRow], now: chrono::NaiveDateTime) {
+        let mut waiting = 0;
+        for job in jobs {
+            let running = job.holder.is_some() && job.lease_until.is_some_and(|until| until > now);
+            if job.kind == store::jobs::SCAFFOLD {
+                waiting += i64::from(!running);
+                continue;
+            }
+            let name = [job.name.as_str()];
+            self.job_running.with_label_values(&name).set(f64::from(u8::from(running)));
+            self.job_attempts.with_label_values(&name).set(f64::from(job.attempts));
+            self.job_failing.with_label_values(&name).set(f64::from(u8::from(job.last_error.is_some())));
+            if let Some(finished) = job.last_finished_at {
+                let seconds = finished.and_utc().timestamp_millis() as f64 / 1000.0;
+                self.job_last_finished.with_label_values(&name).set(seconds);
+            }
+        }
+        self.scaffold_tasks_waiting.set(waiting);
     }
 }
 
@@ -118,5 +172,65 @@ where
             }
             Ok(response)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, NaiveDateTime};
+    use store::jobs::JobRow;
+
+    use super::*;
+
+    fn job(name: &str, kind: &str, holder: Option<&str>, lease_until: Option<NaiveDateTime>) -> JobRow {
+        JobRow {
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+            due_at: NaiveDateTime::default(),
+            holder: holder.map(str::to_owned),
+            lease_until,
+            attempts: 0,
+            last_started_at: None,
+            last_finished_at: None,
+            last_holder: None,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn jobs_are_reported_by_name_and_scaffolder_tasks_as_a_count() {
+        let metrics = Metrics::new().expect("metrics");
+        let now = store::now();
+        let finished = NaiveDateTime::parse_from_str("2026-11-24 10:00:00", "%Y-%m-%d %H:%M:%S").expect("time");
+        let refresh = JobRow {
+            attempts: 2,
+            last_finished_at: Some(finished),
+            ..job("catalog-refresh", "catalog-refresh", Some("1-a"), Some(now + Duration::seconds(30)))
+        };
+        let poll = JobRow { last_error: Some("refused".into()), ..job("slo-poll", "slo-poll", None, None) };
+        let jobs = [
+            refresh,
+            poll,
+            // A holder whose lease ran out is not running it.
+            job("scaffold:t1", "scaffold", Some("1-a"), Some(now - Duration::seconds(1))),
+            job("scaffold:t2", "scaffold", None, None),
+            job("scaffold:t3", "scaffold", Some("2-b"), Some(now + Duration::seconds(30))),
+        ];
+        metrics.record_jobs(&jobs, now);
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&metrics.registry.gather(), &mut out).expect("encode");
+        let text = String::from_utf8(out).expect("utf-8");
+        for line in [
+            "portolan_job_running{job=\"catalog-refresh\"} 1",
+            "portolan_job_attempts{job=\"catalog-refresh\"} 2",
+            "portolan_job_last_finished_timestamp_seconds{job=\"catalog-refresh\"} 1795514400",
+            "portolan_job_running{job=\"slo-poll\"} 0",
+            "portolan_job_failing{job=\"slo-poll\"} 1",
+            "portolan_job_failing{job=\"catalog-refresh\"} 0",
+            "portolan_scaffold_tasks_waiting 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        assert!(!text.contains("scaffold:t"), "no label per task");
     }
 }

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Measures Portolan on this machine: ingest (full, unchanged, partial) and HTTP throughput/latency under wrk,
-# for each catalog size and database; prints Markdown tables and appends a dated section to docs/benchmarks.md.
+# Measures Portolan on this machine: ingest (full, unchanged, partial), the 30-day SLI history load (`portolan slo
+# import`), the evaluation of every SLO (`portolan slo evaluate`, three runs), and HTTP throughput/latency under wrk
+# (catalog, facets, search, JSON API, service pages, a hub's graph, a system, the largest team, /scorecards, the
+# service and SLO APIs, and SLI pushes through the events API), for each catalog size and database; prints Markdown
+# tables and appends a dated section to docs/benchmarks.md. The whole suite takes about 15 minutes.
 #
 #   bench/run.sh            # BENCH_SIZES (default "10000 50000") × BENCH_DATABASES (default "sqlite postgres")
 #   bench/run.sh --quick    # N=1000, sqlite (and postgres if configured), 3 s per URL; checks the script itself;
+#                           # (about 2 minutes)
 #                           # prints the tables but does not write docs/benchmarks.md (BENCH_RECORD=1 to write)
 #
 # Environment:
@@ -491,7 +495,7 @@ EOF
         printf '\n%s\n' "$report" >>"$doc"
         log "appended to $doc"
     else
-        log "not recorded in $doc (--quick; BENCH_RECORD=1 records it)"
+        log "not recorded in $doc (BENCH_RECORD=$record; BENCH_RECORD=1 records it)"
     fi
 }
 

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Measures Portolan on this machine: ingest (full, unchanged, partial) and HTTP throughput/latency under wrk,
-# for each catalog size and database; prints Markdown tables and appends a dated section to docs/benchmarks.md.
+# Measures Portolan on this machine: ingest (full, unchanged, partial), the 30-day SLI history load (`portolan slo
+# import`), the evaluation of every SLO (`portolan slo evaluate`, three runs), and HTTP throughput/latency under wrk
+# (catalog, facets, search, JSON API, service pages, a hub's graph, a system, the largest team, /scorecards, the
+# service and SLO APIs, and SLI pushes through the events API), for each catalog size and database; prints Markdown
+# tables and appends a dated section to docs/benchmarks.md. The whole suite takes about 15 minutes.
 #
 #   bench/run.sh            # BENCH_SIZES (default "10000 50000") × BENCH_DATABASES (default "sqlite postgres")
 #   bench/run.sh --quick    # N=1000, sqlite (and postgres if configured), 3 s per URL; checks the script itself;
+#                           # (about 2 minutes)
 #                           # prints the tables but does not write docs/benchmarks.md (BENCH_RECORD=1 to write)
 #
 # Environment:
@@ -13,6 +17,7 @@
 #   BENCH_MAX_SECONDS       time budget of everything after the build (default 3600; 900 with --quick)
 #   BENCH_BUILD_TIMEOUT     bound of `cargo build` (default 3600)
 #   BENCH_SKIP_BUILD=1      use the existing target/release/portolan
+#   BENCH_BIN               the binary to measure (implies no build), e.g. a copy kept away from other builds
 #   BENCH_KEEP=1            keep the temporary folder (catalogs, databases, logs)
 #   BENCH_DOC               file to append to (default docs/benchmarks.md)
 #
@@ -21,7 +26,7 @@ set -euo pipefail
 export LC_ALL=C
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/portolan
+BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/release/portolan}
 [[ $BIN == /* ]] || BIN=$REPO/$BIN
 GENERATOR=$REPO/bench/generate_catalog.py
 WRK_THREADS=2
@@ -164,8 +169,8 @@ tables() {
     printf '|---:|---|---:|---|---:|---:|---|\n'
     printf '%s' "$INGEST_ROWS"
     printf '\n### HTTP (wrk -t%s -c%s -d%ss --latency, same machine)\n\n' "$WRK_THREADS" "$WRK_CONNECTIONS" "$DURATION"
-    printf '| N | database | page | requests/s | p50 (ms) | p99 (ms) | errors |\n'
-    printf '|---:|---|---|---:|---:|---:|---:|\n'
+    printf '| N | database | page | requests/s | p50 (ms) | p99 (ms) | errors | page (kB) |\n'
+    printf '|---:|---|---|---:|---:|---:|---:|---:|\n'
     printf '%s' "$HTTP_ROWS"
     printf '\n### Server after the load\n\n'
     printf '| N | database | database size (MiB) | VmHWM (MiB) | VmRSS (MiB) |\n'
@@ -173,17 +178,20 @@ tables() {
     printf '%s' "$SERVER_ROWS"
 }
 
-# One ingest run: wall time, peak RSS and the binary's own summary line.
-ingest_step() {
-    local n=$1 db=$2 entities=$3 step=$4 url=$5 catalog=$6
-    local out=$WORK/ingest-$n-$db-${step%% *}.log rss_file=$WORK/rss status=0 start end wall rss summary
+# One run of a one-shot command (ingest, history import, SLO evaluation): wall time, peak RSS and the binary's own
+# summary line (the last line matching $5).
+#   cli_step N DB ENTITIES STEP PATTERN ARGS...
+cli_step() {
+    local n=$1 db=$2 entities=$3 step=$4 pattern=$5
+    shift 5
+    local out=$WORK/step-$n-$db-$(printf '%s' "$step" | tr -c 'a-z0-9' '-').log rss_file=$WORK/rss status=0 start end wall rss summary
     log "N=$n $db: $step"
     rm -f "$rss_file"
     start=$(now)
     if [[ -n $TIME_BIN ]]; then
-        bounded 1800 "$TIME_BIN" -f %M -o "$rss_file" "$BIN" ingest --database-url "$url" "$catalog" >"$out" 2>&1 || status=$?
+        bounded 1800 "$TIME_BIN" -f %M -o "$rss_file" "$BIN" "$@" >"$out" 2>&1 || status=$?
     else
-        bounded 1800 "$BIN" ingest --database-url "$url" "$catalog" >"$out" 2>&1 || status=$?
+        bounded 1800 "$BIN" "$@" >"$out" 2>&1 || status=$?
     fi
     end=$(now)
     wall=$(elapsed "$start" "$end")
@@ -191,36 +199,46 @@ ingest_step() {
     if [[ -s $rss_file ]]; then
         rss=$(kib_to_mib "$(tail -n 1 "$rss_file")")
     fi
-    summary=$(awk '/ added, .* removed; / { line = $0 } END { gsub(/\|/, "/", line); print substr(line, 1, 160) }' "$out")
+    summary=$(awk -v p="$pattern" '$0 ~ p { line = $0 } END { gsub(/\|/, "/", line); print substr(line, 1, 200) }' "$out")
     if ((status != 0)); then
         tail -n 20 "$out" >&2
-        ((status == 124)) && die "ingest timed out ($step, N=$n, $db)"
-        die "ingest failed with status $status ($step, N=$n, $db); see the lines above"
+        ((status == 124)) && die "$step timed out (N=$n, $db)"
+        die "$step failed with status $status (N=$n, $db); see the lines above"
     fi
     log "  ${wall}s, peak RSS ${rss} MiB: $summary"
     INGEST_ROWS+="| $n | $db | $entities | $step | $wall | $rss | $summary |"$'\n'
 }
 
-# One URL under wrk.
+ingest_step() {
+    local n=$1 db=$2 entities=$3 step=$4 url=$5 catalog=$6
+    cli_step "$n" "$db" "$entities" "$step" ' added, .* removed; ' ingest --database-url "$url" "$catalog"
+}
+
+# One URL under wrk; with a 5th argument, a wrk Lua script (the request is then the script's, e.g. a POST).
 load_step() {
-    local n=$1 db=$2 page=$3 path=$4
-    local url="http://$BIND$path" out code rps p50 p99 errors
+    local n=$1 db=$2 page=$3 path=$4 script=${5:-}
+    local url="http://$BIND$path" out code rps p50 p99 errors size="" check
     out=$WORK/wrk-$n-$db-$(printf '%s' "$page" | tr -c 'a-z0-9' '-').txt
-    code=$(curl -s -o /dev/null -w '%{http_code}' -m 30 "$url") || code=${code:-000}
-    if [[ $code != 2* ]]; then
-        log "  $path answers HTTP $code; not loaded"
-        HTTP_ROWS+="| $n | $db | $page \`$path\` | HTTP $code | | | |"$'\n'
-        return 0
+    if [[ -z $script ]]; then
+        check=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' -m 30 "$url") || check=${check:-000 0}
+        read -r code size <<<"$check"
+        size=$(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1024 }')
+        if [[ $code != 2* ]]; then
+            log "  $path answers HTTP $code; not loaded"
+            HTTP_ROWS+="| $n | $db | $page \`$path\` | HTTP $code | | | | |"$'\n'
+            return 0
+        fi
     fi
-    if ! bounded $((DURATION + 60)) wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${DURATION}s" --latency "$url" >"$out" 2>&1; then
+    if ! bounded $((DURATION + 60)) wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${DURATION}s" --latency \
+        ${script:+-s "$script"} "$url" >"$out" 2>&1; then
         tail -n 5 "$out" >&2
         log "  wrk failed on $path"
-        HTTP_ROWS+="| $n | $db | $page \`$path\` | wrk failed | | | |"$'\n'
+        HTTP_ROWS+="| $n | $db | $page \`$path\` | wrk failed | | | | |"$'\n'
         return 0
     fi
     read -r rps p50 p99 errors < <(parse_wrk "$out")
-    log "  $path: $rps req/s, p50 $p50 ms, p99 $p99 ms, $errors errors"
-    HTTP_ROWS+="| $n | $db | $page \`$path\` | $rps | $p50 | $p99 | $errors |"$'\n'
+    log "  $path: $rps req/s, p50 $p50 ms, p99 $p99 ms, $errors errors, ${size:-?} kB"
+    HTTP_ROWS+="| $n | $db | $page \`$path\` | $rps | $p50 | $p99 | $errors | ${size:-POST} |"$'\n'
 }
 
 wait_ready() {
@@ -254,7 +272,7 @@ database_size() {
 }
 
 bench_one() {
-    local n=$1 db=$2 catalog=$3 entities=$4 sample=$5 url dbname pg_log server_log hwm rss size
+    local n=$1 db=$2 catalog=$3 entities=$4 url dbname pg_log server_log hwm rss size token
     case $db in
         sqlite)
             rm -f "$WORK/bench-$n.db" "$WORK/bench-$n.db-wal" "$WORK/bench-$n.db-shm"
@@ -278,18 +296,38 @@ bench_one() {
     ingest_step "$n" "$db" "$entities" "unchanged refresh" "$url" "$catalog"
     bounded 300 python3 "$GENERATOR" --modify "$MODIFIED_FILES" --out "$(dirname "$catalog")" >/dev/null
     ingest_step "$n" "$db" "$entities" "partial refresh ($MODIFIED_FILES files changed)" "$url" "$catalog"
+    cli_step "$n" "$db" "$entities" "SLI history load (30 days, \`slo import\`)" '^imported ' \
+        slo import --database-url "$url" "$(dirname "$catalog")/sli-history.jsonl"
+    local run
+    for run in 1 2 3; do
+        cli_step "$n" "$db" "$entities" "every SLO evaluated (\`slo evaluate\`, run $run)" '^evaluated ' \
+            slo evaluate --database-url "$url"
+    done
     size=$(bytes_to_mib "$(database_size "$db" "$url")")
+    token=$("$BIN" token create --database-url "$url" --name "bench-$n-$db" --team "${INFO[sample_slo_owner]}" 2>/dev/null) ||
+        die "cannot create an API token"
 
     server_log=$WORK/serve-$n-$db.log
     log "N=$n $db: serving on $BIND"
-    "$BIN" serve --database-url "$url" --bind "$BIND" >"$server_log" 2>&1 3>&- 4>&- &
+    # The per-address limit of token-authenticated API calls (600 a minute by default) is lifted: the push row
+    # measures the events API itself, from one address.
+    PORTOLAN_TOKEN_RATE_PER_MINUTE=100000000 "$BIN" serve --database-url "$url" --bind "$BIND" >"$server_log" 2>&1 3>&- 4>&- &
     SERVER_PID=$!
     wait_ready "$server_log"
     load_step "$n" "$db" "catalog" "/catalog"
     load_step "$n" "$db" "facets" "/catalog?kind=component&lifecycle=production"
     load_step "$n" "$db" "search" "/catalog?q=payments"
     load_step "$n" "$db" "JSON API" "/api/v1/entities?kind=component&limit=50"
-    load_step "$n" "$db" "service page" "/catalog/default/component/$sample"
+    load_step "$n" "$db" "service page" "/catalog/default/component/${INFO[sample_component]}"
+    load_step "$n" "$db" "service page with SLOs" "/catalog/default/component/${INFO[sample_slo_component]}"
+    load_step "$n" "$db" "hub service (widest graph)" "/catalog/default/component/${INFO[hub_component]}"
+    load_step "$n" "$db" "system with most components" "/catalog/default/system/${INFO[largest_system]}"
+    load_step "$n" "$db" "largest team" "/teams/${INFO[largest_team]}"
+    load_step "$n" "$db" "scorecards" "/scorecards"
+    load_step "$n" "$db" "service overview API" "/api/v1/services/default/${INFO[sample_slo_component]}"
+    load_step "$n" "$db" "SLO API" "/api/v1/slos/default/${INFO[sample_slo]}"
+    BENCH_TOKEN=$token load_step "$n" "$db" "SLI push (60 samples per call)" \
+        "/api/v1/slos/default/${INFO[sample_slo]}/events" "$REPO/bench/push.lua"
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || true)
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || true)
     stop_server
@@ -346,7 +384,7 @@ main() {
     command -v timeout >/dev/null || die "timeout (coreutils) is required"
 
     # Build.
-    if [[ ${BENCH_SKIP_BUILD:-0} == 1 ]]; then
+    if [[ ${BENCH_SKIP_BUILD:-0} == 1 || -n ${BENCH_BIN:-} ]]; then
         log "using the existing $BIN (BENCH_SKIP_BUILD=1)"
     else
         log "building: cargo build --release -p portolan"
@@ -392,7 +430,7 @@ main() {
     # Run from the scratch folder: no portolan.toml is read, and .portolan/ lands here.
     cd "$WORK"
 
-    local catalog start gen entities sample
+    local catalog start gen entities key value
     for n in $sizes; do
         catalog=$WORK/catalog-$n
         log "N=$n: generating the catalog"
@@ -400,14 +438,22 @@ main() {
         bounded 600 python3 "$GENERATOR" --services "$n" --out "$catalog" --seed 42 >"$WORK/generate-$n.log" ||
             die "the generator failed: $(tail -n 5 "$WORK/generate-$n.log")"
         gen=$(elapsed "$start" "$(now)")
-        read -r entities sample < <(python3 -c 'import json, sys
+        declare -gA INFO=()
+        while read -r key value; do
+            INFO[$key]=$value
+        done < <(python3 -c 'import json, sys
 info = json.load(open(sys.argv[1]))
-print(info["entities"], info["sample_component"])' "$catalog/.portolan-bench.json") ||
+for key in ("entities", "sample_component", "sample_slo_component", "hub_component", "largest_system",
+            "largest_team", "sample_slo", "sample_slo_owner"):
+    print(key, info[key])
+print("slos", info["other"]["SLO"])
+print("history_values", info["history"]["values"])' "$catalog/.portolan-bench.json") ||
             die "cannot read $catalog/.portolan-bench.json"
-        log "  $entities entities in ${gen}s"
-        GEN_NOTES+="${GEN_NOTES:+; }N=$n: $entities entities (generated in ${gen}s)"
+        entities=${INFO[entities]}
+        log "  $entities entities, ${INFO[slos]} SLOs in ${gen}s"
+        GEN_NOTES+="${GEN_NOTES:+; }N=$n: $entities entities, ${INFO[slos]} SLOs, ${INFO[history_values]} SLI counts (generated in ${gen}s)"
         for db in "${dbs[@]}"; do
-            bench_one "$n" "$db" "$catalog/all.yaml" "$entities" "$sample"
+            bench_one "$n" "$db" "$catalog/all.yaml" "$entities"
         done
         rm -rf "$catalog"
     done
@@ -449,7 +495,7 @@ EOF
         printf '\n%s\n' "$report" >>"$doc"
         log "appended to $doc"
     else
-        log "not recorded in $doc (--quick; BENCH_RECORD=1 records it)"
+        log "not recorded in $doc (BENCH_RECORD=$record; BENCH_RECORD=1 records it)"
     fi
 }
 

@@ -478,6 +478,10 @@ pub struct EntityDetail {
 
 pub const GRAPH_MAX_NODES: usize = 24;
 
+/// How many entities a page lists per relation (or a team's members and sub-teams); the rest are counted. A team
+/// or a shared library may have thousands.
+pub const SECTION_ENTITIES: usize = 50;
+
 impl EntityDetail {
     /// The entity in Backstage's shape, with its relations.
     pub fn to_backstage_json(&self) -> Json {
@@ -654,25 +658,28 @@ pub fn entity_detail(
             |r| OwnerLabel { entity_ref: o.clone(), display_name: r.display_name.clone(), path: r.path.clone() },
         )
     });
-    let source = sources::by_id(conn, row.source_id)?;
+    let (source_path, problems) = source_of(conn, row.source_id, &entity_ref)?;
+    let relations = grouped.into_iter().map(|(relation, entities)| RelationGroup { relation, entities }).collect();
+    Ok(Some(EntityDetail { source_path, row, body, tags, relations, unresolved, owner, problems }))
+}
+
+/// The path of the file an entity was read from and the problems found in it (those of the entity, and those of
+/// the whole file). A file may gain or lose problems while its entities stay as they were (the last good version
+/// is kept), so these are read on every request, even for a remembered [`EntityDetail`].
+pub fn source_of(
+    conn: &mut DbConnection,
+    source_id: i64,
+    entity_ref: &str,
+) -> store::StoreResult<(Option<String>, Vec<Problem>)> {
+    let source = sources::by_id(conn, source_id)?;
     let problems: Vec<Problem> = source
         .as_ref()
         .and_then(|s| serde_json::from_str::<Vec<Problem>>(&s.problems).ok())
         .unwrap_or_default()
         .into_iter()
-        .filter(|p| p.entity_ref.as_ref().is_none_or(|r| r == &entity_ref))
+        .filter(|p| p.entity_ref.as_ref().is_none_or(|r| r == entity_ref))
         .collect();
-    let relations = grouped.into_iter().map(|(relation, entities)| RelationGroup { relation, entities }).collect();
-    Ok(Some(EntityDetail {
-        source_path: source.map(|s| s.path),
-        row,
-        body,
-        tags,
-        relations,
-        unresolved,
-        owner,
-        problems,
-    }))
+    Ok((source.map(|s| s.path), problems))
 }
 
 /// A Group with its place in the tree, its people, and what it and its sub-teams own.

@@ -26,7 +26,7 @@ use serde_json::Value as Json;
 use store::entities::{self, EntitySummary};
 use store::{DbConnection, StoreResult, stats};
 
-use crate::browse::{Cursor, EntityFilter, Facet, ListQuery, SloStatus, SortKey, encode_cursor};
+use crate::browse::{Cursor, EntityDetail, EntityFilter, Facet, ListQuery, SloStatus, SortKey, encode_cursor};
 use crate::entity::{EntityRef, Kind};
 use crate::golden_path::{self, DriftStatus, GoldenPath, SOURCE_TEMPLATE_ANNOTATION, TEMPLATE_VERSION_ANNOTATION};
 
@@ -85,6 +85,8 @@ struct Rows {
     by_kind: Vec<u32>,
     by_ref: HashMap<String, u32>,
     values: Interner,
+    /// Entity pages' details read at this generation, by entity reference (see [`CatalogIndex::detail`]).
+    details: Mutex<LruCache<String, Arc<EntityDetail>>>,
 }
 
 /// A snapshot of the catalog's list columns at one generation, with the SLO statuses of one fingerprint.
@@ -115,6 +117,9 @@ impl Selection {
 
 /// How many values a facet shows.
 pub const FACET_VALUES: usize = 30;
+
+/// How many entities' details an index remembers for their pages (a few MiB at most).
+pub const REMEMBERED_DETAILS: usize = 2_048;
 
 /// How many filters' selections an index remembers.
 const REMEMBERED_SELECTIONS: usize = 256;
@@ -193,6 +198,47 @@ impl CatalogIndex {
     }
 }
 
+impl CatalogIndex {
+    /// An entity's details (row, body, tags, relations, source) as its page shows them. Everything but the source
+    /// file's problems changes only with the catalog generation, so it is read from the database once per generation
+    /// and entity, and remembered for the [`REMEMBERED_DETAILS`] entities asked for most recently; the problems are
+    /// read again each time ([`crate::browse::source_of`]). `None` when there is no such entity.
+    pub fn detail(
+        &self,
+        conn: &mut DbConnection,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> StoreResult<Option<Arc<EntityDetail>>> {
+        let Some(kind) = Kind::parse(kind) else {
+            return Ok(None);
+        };
+        let entity_ref = EntityRef::new(kind.as_str(), namespace, name).to_string();
+        let remembered = |details: &Mutex<LruCache<String, Arc<EntityDetail>>>| {
+            details.lock().ok().and_then(|mut cache| cache.get(&entity_ref).cloned())
+        };
+        if let Some(detail) = remembered(&self.catalog.details) {
+            let (source_path, problems) = crate::browse::source_of(conn, detail.row.source_id, &entity_ref)?;
+            if source_path == detail.source_path && problems == detail.problems {
+                return Ok(Some(detail));
+            }
+            let detail = Arc::new(EntityDetail { source_path, problems, ..(*detail).clone() });
+            if let Ok(mut cache) = self.catalog.details.lock() {
+                cache.put(entity_ref, detail.clone());
+            }
+            return Ok(Some(detail));
+        }
+        let Some(detail) = crate::browse::entity_detail(conn, kind.as_str(), namespace, name)? else {
+            return Ok(None);
+        };
+        let detail = Arc::new(detail);
+        if let Ok(mut cache) = self.catalog.details.lock() {
+            cache.put(entity_ref, detail.clone());
+        }
+        Ok(Some(detail))
+    }
+}
+
 impl Rows {
     /// Reads every entity's list columns, and the drift of every Component against the template versions kept.
     fn read(conn: &mut DbConnection) -> StoreResult<Rows> {
@@ -234,7 +280,8 @@ impl Rows {
             (a.kind.as_str(), a.entity_ref.as_str()).cmp(&(b.kind.as_str(), b.entity_ref.as_str()))
         });
         let by_ref = rows.iter().enumerate().map(|(i, r)| (r.summary.entity_ref.clone(), i as u32)).collect();
-        Ok(Rows { rows, by_name, by_kind, by_ref, values })
+        let details = Mutex::new(LruCache::new(NonZeroUsize::new(REMEMBERED_DETAILS).unwrap_or(NonZeroUsize::MIN)));
+        Ok(Rows { rows, by_name, by_kind, by_ref, values, details })
     }
 
     /// Each row's SLO column from `(namespace, service, status)` of every SLO: a Component's worst status, or

@@ -13,6 +13,7 @@ pub mod routes;
 pub mod scaffold_jobs;
 pub mod scoreboard;
 pub mod settings;
+pub mod slo_commands;
 pub mod slo_jobs;
 pub mod telemetry;
 

@@ -58,11 +58,29 @@ enum Command {
     },
     /// Applies pending database migrations.
     Migrate,
+    /// SLOs: backfill SLI history, evaluate them all.
+    Slo {
+        #[command(subcommand)]
+        command: SloCommand,
+    },
     /// API tokens for machines (CI pushing SLI events, registering services).
     Token {
         #[command(subcommand)]
         command: TokenCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum SloCommand {
+    /// Backfills SLI history from JSON Lines files, one SLO per line (see docs/slos.md), then refreshes every
+    /// SLO's status.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Evaluates every SLO now and stores their statuses, as the SLO job does every minute; prints how many are in
+    /// each status and how long it took.
+    Evaluate,
 }
 
 #[derive(Subcommand)]
@@ -114,6 +132,8 @@ fn main() -> ExitCode {
             portolan::cli::scaffold(&settings, &template, &values, &out, mode)
         }
         Command::Migrate => portolan::cli::migrate(&settings),
+        Command::Slo { command: SloCommand::Import { files } } => portolan::slo_commands::import(&settings, &files),
+        Command::Slo { command: SloCommand::Evaluate } => portolan::slo_commands::evaluate(&settings),
         Command::Token { command: TokenCommand::Create { name, team, expires_in_days } } => {
             portolan::cli::token_create(&settings, &name, team.as_deref(), expires_in_days)
         }

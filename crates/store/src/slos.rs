@@ -73,11 +73,14 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<SloRow>> {
 
 /// The SLOs of one service, by name.
 pub fn of_service(conn: &mut DbConnection, namespace: &str, service: &str) -> QueryResult<Vec<SloRow>> {
-    slos::table
+    // Sorted here, not in SQL: with `ORDER BY name` SQLite walks the (namespace, name) index through every SLO of
+    // the namespace (17 ms at 10,000 SLOs) instead of looking the service up in `slos_service` (under 1 ms).
+    let mut rows: Vec<SloRow> = slos::table
         .filter(slos::namespace.eq(namespace).and(slos::service.eq(service)))
-        .order(slos::name)
         .select(SloRow::as_select())
-        .load(conn)
+        .load(conn)?;
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
 }
 
 /// The SLOs whose data comes from one kind of source.
@@ -170,4 +173,40 @@ pub fn set_statuses(conn: &mut DbConnection, statuses: &[(i64, &str)], at: Naive
 /// `(namespace, service, status)` of every SLO, for the catalog's SLO-status facet.
 pub fn statuses(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, Option<String>)>> {
     slos::table.select((slos::namespace, slos::service, slos::status)).load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::TestDb;
+
+    fn form(name: &str, service: &str) -> SloForm {
+        SloForm {
+            namespace: "default".to_owned(),
+            name: name.to_owned(),
+            service: service.to_owned(),
+            display_name: name.to_owned(),
+            description: String::new(),
+            path: "slos.yaml".to_owned(),
+            line: 1,
+            col: 1,
+            source_kind: "push".to_owned(),
+            definition: "{}".to_owned(),
+            problems: "[]".to_owned(),
+            updated_at: crate::now(),
+        }
+    }
+
+    #[test]
+    fn a_services_slos_come_by_name_and_no_others() {
+        for db in TestDb::all() {
+            let mut conn = db.store.conn().expect("connection");
+            let forms = [form("z-latency", "checkout"), form("other", "cart"), form("a-availability", "checkout")];
+            upsert_many(&mut conn, &forms).expect("stored");
+            let names: Vec<String> =
+                of_service(&mut conn, "default", "checkout").expect("read").into_iter().map(|r| r.name).collect();
+            assert_eq!(names, ["a-availability", "z-latency"], "{}", db.backend_name());
+            assert!(of_service(&mut conn, "dev", "checkout").expect("read").is_empty());
+        }
+    }
 }

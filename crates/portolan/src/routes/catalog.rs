@@ -109,7 +109,10 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest, chrome: Chrome) 
 
 pub struct RelationSection {
     pub label: String,
+    /// The first [`browse::SECTION_ENTITIES`] of them.
     pub entities: Vec<RelatedEntity>,
+    /// How many more there are.
+    pub more: usize,
 }
 
 /// The service overview cards.
@@ -126,7 +129,7 @@ pub struct ServiceCards {
 #[template(path = "catalog/entity.html")]
 pub struct EntityPage {
     pub chrome: Chrome,
-    pub d: EntityDetail,
+    pub d: std::sync::Arc<EntityDetail>,
     pub title: String,
     /// `metadata.links`; only those with an `href` are drawn as links.
     pub links: Vec<browse::EntityLink>,
@@ -169,7 +172,9 @@ pub async fn entity(
     let (namespace, kind, name) = path.into_inner();
     blocking(move || {
         let mut conn = state.store.conn()?;
-        let d = browse::entity_detail(&mut conn, &kind, &namespace, &name)?
+        let index = state.index.get(&mut conn)?;
+        let d = index
+            .detail(&mut conn, &kind, &namespace, &name)?
             .ok_or_else(|| AppError::not_found(format!("no entity {kind}:{namespace}/{name} in the catalog")))?;
         let meta = d.body.get("metadata");
         let is_service = d.row.kind == "Component";
@@ -192,7 +197,11 @@ pub async fn entity(
         let sections = d
             .relations
             .iter()
-            .map(|g| RelationSection { label: browse::relation_label(&g.relation), entities: g.entities.clone() })
+            .map(|g| RelationSection {
+                label: browse::relation_label(&g.relation),
+                entities: g.entities.iter().take(browse::SECTION_ENTITIES).cloned().collect(),
+                more: g.entities.len().saturating_sub(browse::SECTION_ENTITIES),
+            })
             .collect();
         let source = d.source_path.as_deref().map(|p| catalog::ingest::display(std::path::Path::new(p)));
         Ok(EntityPage {

@@ -20,6 +20,9 @@ pub struct TeamPage {
     pub email: Option<String>,
     pub description: Option<String>,
     pub sub_teams: usize,
+    /// Children and members beyond the first [`browse::SECTION_ENTITIES`] of each, which are not listed.
+    pub children_more: usize,
+    pub members_more: usize,
     /// The catalog list of the owned services behind their golden path.
     pub behind_href: String,
     /// Its subtree on each scorecard, its services' levels and failing rules, and their SLO statuses.
@@ -31,6 +34,13 @@ pub struct TeamPage {
 #[derive(serde::Deserialize)]
 pub struct TeamQuery {
     namespace: Option<String>,
+}
+
+/// Keeps the first [`browse::SECTION_ENTITIES`]; returns how many it dropped.
+fn listed<T>(entities: &mut Vec<T>) -> usize {
+    let more = entities.len().saturating_sub(browse::SECTION_ENTITIES);
+    entities.truncate(browse::SECTION_ENTITIES);
+    more
 }
 
 #[get("/teams/{name}")]
@@ -45,7 +55,7 @@ pub async fn team(
     blocking(move || {
         let mut conn = state.store.conn()?;
         let index = state.index.get(&mut conn)?;
-        let t = browse::team(&mut conn, &index, &namespace, &name)?
+        let mut t = browse::team(&mut conn, &index, &namespace, &name)?
             .ok_or_else(|| AppError::not_found(format!("no team (Group) {namespace}/{name} in the catalog")))?;
         let profile = t.group.body.get("spec").and_then(|s| s.get("profile"));
         let email = profile.and_then(|p| p.get("email")).and_then(|e| e.as_str()).map(str::to_owned);
@@ -60,8 +70,11 @@ pub async fn team(
             &t.subtree,
             &t.owned,
         )?;
+        let (children_more, members_more) = (listed(&mut t.children), listed(&mut t.members));
         Ok(TeamPage {
             chrome,
+            children_more,
+            members_more,
             sub_teams: t.subtree.len().saturating_sub(1),
             email,
             description,

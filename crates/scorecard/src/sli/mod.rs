@@ -6,6 +6,7 @@
 //! rollups (events, and the good and total slices of the SLO's slicing) in the hour blocks.
 
 mod blocks;
+pub mod history;
 pub mod import;
 pub mod overview;
 pub mod prometheus;

@@ -283,10 +283,19 @@ async fn a_scaffold_task_outlives_the_process_killed_during_it() {
     let mut lock = PgConnection::establish(&db.url).expect("a connection of the test's own");
     lock.batch_execute("BEGIN; LOCK TABLE registered_locations IN SHARE MODE").expect("lock");
     let body = json!({"template": "tiny-service", "values": {"name": "survivor", "owner": "group:default/platform"}});
-    let response = client.post(format!("{}/api/v1/scaffold", instances[0].base)).json(&body).send().await;
-    let response = response.expect("POST");
-    assert_eq!(response.status(), 202);
-    let task: Value = response.json().await.expect("json");
+    // The template's version is kept just after the refresh that read it: until then the API says it does not know it.
+    let started = Instant::now();
+    let task = loop {
+        let response = client.post(format!("{}/api/v1/scaffold", instances[0].base)).json(&body).send().await;
+        let response = response.expect("POST");
+        let status = response.status();
+        let answer: Value = response.json().await.expect("json");
+        if status == 202 {
+            break answer;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{status}: {answer}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let id = task["id"].as_str().expect("task id").to_owned();
     let job_name = jobs::task_job(&id);
     let holder = eventually(Duration::from_secs(30), "the task published and waiting to register", &all, || {

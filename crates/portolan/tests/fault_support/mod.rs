@@ -213,3 +213,46 @@ impl Drop for PgCluster {
             .status();
     }
 }
+
+/// A small tmpfs mounted on a temporary folder (root only), unmounted when dropped.
+pub struct Tmpfs {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mounts `size` (`8m`); `None` (after [`skip`]) when mounting is refused here.
+    pub fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::Builder::new().prefix("portolan-tmpfs-").tempdir().expect("a mount point");
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0755"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match mounted {
+            Ok(output) if output.status.success() => Some(Tmpfs { dir }),
+            Ok(output) => {
+                skip(&format!("mount -t tmpfs refused: {}", String::from_utf8_lossy(&output.stderr).trim()));
+                None
+            }
+            Err(e) => {
+                skip(&format!("mount cannot run: {e}"));
+                None
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Remounts read-only (`true`) or read-write.
+    pub fn remount(&self, read_only: bool) {
+        let mode = if read_only { "remount,ro" } else { "remount,rw" };
+        run(Command::new("mount").args(["-o", mode]).arg(self.dir.path()));
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}

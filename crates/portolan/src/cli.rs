@@ -246,22 +246,26 @@ pub fn token_create(
 ) -> anyhow::Result<ExitCode> {
     let store = Store::open(&settings.database_url, &settings.pool_options())?;
     let valid_for = expires_in_days.map(|days| chrono::Duration::days(i64::from(days)));
-    let mut conn = store.conn()?;
-    let team = match team {
-        Some(team) => {
-            let group = catalog::entity::EntityRef::parse(team, Some(catalog::entity::Kind::Group), "default")
-                .map_err(|e| anyhow::anyhow!("--team: {e}"))?
-                .to_string();
-            if store::entities::by_ref(&mut conn, &group)?.is_none() {
-                anyhow::bail!("--team: there is no {group} in the catalog (ingest it first, or check the name)");
+    // One transaction: a write the disk cannot take fails at its commit with SQLite's own error (a lone `INSERT …
+    // RETURNING` on a full disk reports no row instead).
+    let (created, team) = store.transaction(|conn| -> anyhow::Result<_> {
+        let team = match team {
+            Some(team) => {
+                let group = catalog::entity::EntityRef::parse(team, Some(catalog::entity::Kind::Group), "default")
+                    .map_err(|e| anyhow::anyhow!("--team: {e}"))?
+                    .to_string();
+                if store::entities::by_ref(conn, &group)?.is_none() {
+                    anyhow::bail!("--team: there is no {group} in the catalog (ingest it first, or check the name)");
+                }
+                Some(group)
             }
-            Some(group)
-        }
-        None => None,
-    };
-    let created = crate::auth::tokens::create(&mut conn, name, team.as_deref(), valid_for, "cli", store::now())?;
-    let details = serde_json::json!({ "token": name, "expires_in_days": expires_in_days });
-    audit_cli(&mut conn, "token.create", team.as_deref().unwrap_or("portal"), &details)?;
+            None => None,
+        };
+        let created = crate::auth::tokens::create(conn, name, team.as_deref(), valid_for, "cli", store::now())?;
+        let details = serde_json::json!({ "token": name, "expires_in_days": expires_in_days });
+        audit_cli(conn, "token.create", team.as_deref().unwrap_or("portal"), &details)?;
+        Ok((created, team))
+    })?;
     match &team {
         Some(team) => eprintln!("token `{}` acts for {team} and the teams below it", created.row.name),
         None => eprintln!("token `{}` has no team: it may do everything an admin may", created.row.name),

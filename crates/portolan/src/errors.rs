@@ -8,9 +8,11 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use serde_json::{Value, json};
 
+use store::Fault;
+
 use crate::auth::Chrome;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct AppError {
     pub status: StatusCode,
     pub code: &'static str,
@@ -18,11 +20,16 @@ pub struct AppError {
     pub details: Value,
     /// Whether the caller wants JSON (an `/api` route).
     pub api: bool,
+    /// The database fault behind it, whose message [`AppError::naming`] completes with the database's name.
+    pub fault: Option<Fault>,
 }
+
+/// How long a client is told to wait before trying again while the database is unavailable.
+pub const RETRY_AFTER_SECS: u64 = 5;
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, details: Value) -> AppError {
-        AppError { status, code, message: message.into(), details, api: false }
+        AppError { status, code, message: message.into(), details, api: false, fault: None }
     }
 
     /// No credentials, or ones that are not valid: answered with `WWW-Authenticate: Bearer`.
@@ -37,6 +44,7 @@ impl AppError {
             message: what.into(),
             details: Value::Null,
             api: false,
+            fault: None,
         }
     }
 
@@ -48,29 +56,62 @@ impl AppError {
             details: json!({ "field": field }),
             message: format!("{field}: {message}"),
             api: false,
+            fault: None,
         }
     }
 
+    /// An error of ours, logged and shown opaquely; unless its text shows a database fault (a lost connection, a full
+    /// disk, a read-only file), which is answered as [`AppError::database`] says.
     pub fn internal(error: impl fmt::Display) -> AppError {
-        tracing::error!(error = %error, "request failed");
+        let text = error.to_string();
+        if let Some(fault) = Fault::in_message(&text) {
+            return AppError::database(fault, &text);
+        }
+        tracing::error!(error = %text, "request failed");
         AppError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "internal",
             message: "something went wrong on our side; it has been logged".to_owned(),
             details: Value::Null,
             api: false,
+            fault: None,
         }
     }
 
+    /// The database is not answering (down, restarting, or every connection busy): 503 with `Retry-After`.
     pub fn unavailable(error: impl fmt::Display) -> AppError {
-        tracing::warn!(error = %error, "database unavailable");
+        AppError::database(Fault::Unavailable, &error.to_string())
+    }
+
+    /// A database fault: 503 with `Retry-After` while the database is unavailable or cannot be written, 507 when its
+    /// disk is full. Reads keep working in the last two cases, which the message says.
+    pub fn database(fault: Fault, cause: &str) -> AppError {
+        tracing::warn!(error = %cause, fault = ?fault, "database fault");
+        let (status, code) = match fault {
+            Fault::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            Fault::DiskFull => (StatusCode::INSUFFICIENT_STORAGE, "disk_full"),
+            Fault::ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "database_read_only"),
+            Fault::Io => (StatusCode::SERVICE_UNAVAILABLE, "database_io_error"),
+        };
         AppError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "unavailable",
-            message: "the database is not answering; try again shortly".to_owned(),
-            details: Value::Null,
+            status,
+            code,
+            message: fault_message(fault, "the database"),
+            details: json!({ "retry_after_secs": RETRY_AFTER_SECS }),
             api: false,
+            fault: Some(fault),
         }
+    }
+
+    /// The same error with the database named in its message (`the SQLite database /srv/portolan.db …`).
+    pub fn naming(mut self, database: &str) -> AppError {
+        if let Some(fault) = self.fault {
+            self.message = fault_message(fault, database);
+            if let Value::Object(details) = &mut self.details {
+                details.insert("database".to_owned(), Value::String(database.to_owned()));
+            }
+        }
+        self
     }
 
     /// Too many requests from one client: answered with `Retry-After`.
@@ -96,11 +137,37 @@ impl fmt::Display for AppError {
     }
 }
 
+/// A command's error as the command line prints it: when it comes from a database fault, what that means first,
+/// naming the database of `database_url`, then the error itself.
+pub fn explain(database_url: &str, error: &anyhow::Error) -> String {
+    let text = format!("{error:#}");
+    match Fault::in_message(&text) {
+        Some(fault) => format!("{} ({text})", fault_message(fault, &store::location_of(database_url))),
+        None => text,
+    }
+}
+
+/// What a person is told about a database fault; `database` names it.
+fn fault_message(fault: Fault, database: &str) -> String {
+    match fault {
+        Fault::Unavailable => format!("{database} is not answering; try again shortly"),
+        Fault::DiskFull => format!(
+            "{database} cannot be written: the disk holding it is full. Nothing was changed; reading still works. \
+             Free some space there and try again"
+        ),
+        Fault::ReadOnly => format!(
+            "{database} cannot be written: its file or file system is read-only. Nothing was changed; reading still \
+             works"
+        ),
+        Fault::Io => format!("{database} could not be read or written: the storage under it reported an I/O error"),
+    }
+}
+
 impl From<store::StoreError> for AppError {
     fn from(e: store::StoreError) -> Self {
-        match e {
-            store::StoreError::Pool(_) => AppError::unavailable(e),
-            _ => AppError::internal(e),
+        match e.fault() {
+            Some(fault) => AppError::database(fault, &e.to_string()),
+            None => AppError::internal(e),
         }
     }
 }
@@ -183,4 +250,42 @@ pub fn query_error(err: actix_web::error::QueryPayloadError, req: &HttpRequest) 
 pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
     let e = AppError::not_found(err.to_string());
     if wants_json(req) { e.api().into() } else { e.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    fn lost(message: &str) -> Error {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn database_faults_are_503_or_507_and_name_the_database() {
+        // A query whose connection was lost, however it reaches the handler.
+        let from_store = AppError::from(store::StoreError::Query(lost("server closed the connection unexpectedly")));
+        assert_eq!((from_store.status, from_store.code), (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"));
+        let wrapped = AppError::internal(format!("loading the page: {}", lost("no connection to the server")));
+        assert_eq!(wrapped.status, StatusCode::SERVICE_UNAVAILABLE);
+        let full = AppError::internal(Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("database or disk is full".to_owned()),
+        ))
+        .naming("the SQLite database /srv/portolan.db");
+        assert_eq!((full.status, full.code), (StatusCode::INSUFFICIENT_STORAGE, "disk_full"));
+        assert!(full.message.starts_with("the SQLite database /srv/portolan.db cannot be written"), "{}", full.message);
+        let read_only = AppError::internal("attempt to write a readonly database");
+        assert_eq!((read_only.status, read_only.code), (StatusCode::SERVICE_UNAVAILABLE, "database_read_only"));
+        // Anything else stays an opaque 500.
+        let bug = AppError::internal(Error::NotFound);
+        assert_eq!((bug.status, bug.code, bug.fault), (StatusCode::INTERNAL_SERVER_ERROR, "internal", None));
+        let explained =
+            explain("sqlite:///srv/portolan.db", &anyhow::anyhow!("database query failed: database or disk is full"));
+        assert!(
+            explained.starts_with("the SQLite database /srv/portolan.db cannot be written: the disk"),
+            "{explained}"
+        );
+    }
 }

@@ -119,6 +119,7 @@ fn main() -> ExitCode {
         }
     };
     portolan::telemetry::init(settings.log_format);
+    let database_url = settings.database_url.clone();
     let result = match cli.command {
         Command::Serve { .. } => portolan::serve(settings),
         Command::Ingest { paths } => portolan::cli::ingest(&settings, &paths),
@@ -143,7 +144,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", portolan::errors::explain(&database_url, &e));
             ExitCode::FAILURE
         }
     }

@@ -39,6 +39,9 @@ pub struct Settings {
     pub remote_timeout_secs: u64,
     pub max_file_bytes: u64,
     pub pool_size: u32,
+    /// How long a request waits for a database connection before it is answered 503 (the database is down, or every
+    /// connection is busy); also how long opening a PostgreSQL connection may take.
+    pub pool_timeout_ms: u64,
     pub statement_timeout_ms: u64,
     pub demo: bool,
     /// The Prometheus server of SLO queries whose data source names no URL.
@@ -106,6 +109,7 @@ impl Default for Settings {
             remote_timeout_secs: 5,
             max_file_bytes: 4 * 1024 * 1024,
             pool_size: 8,
+            pool_timeout_ms: 3_000,
             statement_timeout_ms: 10_000,
             demo: false,
             prometheus_url: None,
@@ -239,7 +243,8 @@ impl Settings {
         store::PoolOptions {
             max_connections: self.pool_size,
             statement_timeout: Duration::from_millis(self.statement_timeout_ms),
-            ..store::PoolOptions::default()
+            checkout_timeout: Duration::from_millis(self.pool_timeout_ms.max(100)),
+            connect_timeout: Duration::from_millis(self.pool_timeout_ms.max(2_000)),
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod entities;
+pub mod fault;
 pub mod jobs;
 pub mod maturity;
 pub mod registrations;
@@ -28,6 +29,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnectio
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use diesel::result::{Error as QueryError, QueryResult};
+pub use fault::Fault;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -84,7 +86,11 @@ impl Backend {
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
     pub max_connections: u32,
+    /// How long opening one PostgreSQL connection may take (libpq's `connect_timeout`, unless the URL sets it).
     pub connect_timeout: Duration,
+    /// How long a caller waits for a pooled connection before it is told the database is unavailable. While the
+    /// database is down, every request that needs it fails after this long, so it stays short.
+    pub checkout_timeout: Duration,
     /// PostgreSQL `statement_timeout`; SQLite's busy timeout takes the same value.
     pub statement_timeout: Duration,
 }
@@ -93,7 +99,8 @@ impl Default for PoolOptions {
     fn default() -> Self {
         PoolOptions {
             max_connections: 8,
-            connect_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(3),
+            checkout_timeout: Duration::from_secs(3),
             statement_timeout: Duration::from_secs(10),
         }
     }
@@ -128,6 +135,8 @@ pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
 pub struct Store {
     pool: Pool<ConnectionManager<DbConnection>>,
     backend: Backend,
+    /// What messages call the database: the SQLite file's absolute path, or the PostgreSQL server and database.
+    location: String,
 }
 
 impl Store {
@@ -140,10 +149,11 @@ impl Store {
 
     /// Opens a pool without migrating.
     pub fn connect(url: &str, options: &PoolOptions) -> StoreResult<Store> {
+        let location = location_of(url);
         let (backend, target) = if let Some(path) = url.strip_prefix("sqlite://") {
             (Backend::Sqlite, path.to_owned())
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Backend::Postgres, url.to_owned())
+            (Backend::Postgres, with_connect_timeout(url, options.connect_timeout))
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
@@ -155,16 +165,22 @@ impl Store {
         let pool = Pool::builder()
             .max_size(max)
             .min_idle(Some(1))
-            .connection_timeout(options.connect_timeout)
+            .connection_timeout(options.checkout_timeout)
             .connection_customizer(Box::new(SessionSettings {
                 statement_timeout_ms: options.statement_timeout.as_millis(),
             }))
             .build(ConnectionManager::<DbConnection>::new(target))?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, location })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The database as messages name it: `the SQLite database /srv/portolan.db`, `the PostgreSQL database portolan
+    /// on db.example.com:5432`.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
     pub fn conn(&self) -> StoreResult<PooledConn> {
@@ -226,6 +242,31 @@ impl Store {
                 Err(e)
             }
         }
+    }
+}
+
+/// A PostgreSQL URL with libpq's `connect_timeout` (whole seconds, at least 2 as libpq wants) unless it sets one.
+fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={}", timeout.as_secs().max(2))
+}
+
+/// The database of a URL as messages name it: `the SQLite database /srv/portolan.db` (absolute), `the PostgreSQL
+/// database NAME on HOST:PORT` (without user or password).
+pub fn location_of(url: &str) -> String {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let shown = std::path::absolute(path).map_or_else(|_| path.to_owned(), |p| p.display().to_string());
+        return format!("the SQLite database {shown}");
+    }
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.split_once('?').map_or(rest, |(before, _)| before);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
+    match rest.split_once('/') {
+        Some((host, database)) if !database.is_empty() => format!("the PostgreSQL database {database} on {host}"),
+        _ => format!("the PostgreSQL database on {rest}"),
     }
 }
 

@@ -50,7 +50,10 @@ pub async fn resolve(req: ServiceRequest, next: Next<BoxBody>) -> Result<Service
     } else {
         match identify(&state, req.request(), addr.as_deref()).await {
             Ok(principal) => principal,
-            Err(error) => return Ok(req.error_response(if api { error.api() } else { error })),
+            Err(error) => {
+                let error = error.naming(state.store.location());
+                return Ok(req.error_response(if api { error.api() } else { error }));
+            }
         }
     };
     // A browser session reads the API; writing to it takes a token, so no page of another site can make a signed-in
@@ -66,11 +69,15 @@ pub async fn resolve(req: ServiceRequest, next: Next<BoxBody>) -> Result<Service
     req.extensions_mut().insert(caller.clone());
     let response = next.call(req).await?;
     let (request, mut response) = response.into_parts();
-    // Error pages are drawn where the caller is known, with the same top bar as every page.
-    if let Some(error) = response.error().and_then(|e| e.as_error::<AppError>())
-        && !error.api
-    {
-        response = crate::errors::page(error, &caller.chrome());
+    // Error pages are drawn where the caller is known, with the same top bar as every page; a database fault names
+    // the database.
+    if let Some(error) = response.error().and_then(|e| e.as_error::<AppError>()) {
+        let error = error.clone().naming(state.store.location());
+        if !error.api {
+            response = crate::errors::page(&error, &caller.chrome());
+        } else if error.fault.is_some() {
+            response = actix_web::ResponseError::error_response(&error);
+        }
     }
     if new_csrf && let Err(e) = response.add_cookie(&csrf::cookie(&csrf_token, secure)) {
         tracing::warn!(error = %e, "CSRF cookie not set");

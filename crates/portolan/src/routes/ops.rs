@@ -21,17 +21,25 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers (within the pool's timeout); 503 with `Retry-After` when it does not.
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.clone();
-    match web::block(move || store.ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ready", "database": state.store.backend().name() })),
-        Ok(Err(e)) => {
-            HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "reason": e.to_string() }))
+    let reason = match web::block(move || store.ping()).await {
+        Ok(Ok(())) => {
+            return HttpResponse::Ok().json(json!({ "status": "ready", "database": state.store.backend().name() }));
         }
-        Err(e) => HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "reason": e.to_string() })),
-    }
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => e.to_string(),
+    };
+    HttpResponse::ServiceUnavailable().insert_header((header::RETRY_AFTER, crate::errors::RETRY_AFTER_SECS)).json(
+        json!({
+            "status": "unavailable",
+            "database": state.store.backend().name(),
+            "location": state.store.location(),
+            "reason": reason,
+        }),
+    )
 }
 
 #[get("/metrics")]

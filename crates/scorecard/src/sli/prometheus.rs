@@ -22,7 +22,9 @@
 //! * **Stale.** Prometheus unreachable or slow (past the timeout), an HTTP error, `status: error`, a result that is
 //!   not a matrix, an empty result, or a `NaN`, `+Inf` or `-Inf` value: the SLO is marked stale with the reason and
 //!   the time of the first failure, and nothing is recorded for that poll (never 0 %, never 100 %). Its
-//!   `data_until` stays at the end of the last data, so the next successful poll fills the minutes missed.
+//!   `data_until` stays at the end of the last data, so the next successful poll fills the minutes missed. A poll
+//!   with no whole minute to read still asks for the newest minute's point (written nothing), so that staleness
+//!   follows the source within one poll whatever the interval.
 //! * **Backfill.** A poll reads from the end of the newest data, or from `now − max_backfill` when there is none
 //!   or it is older; up to the last whole minute that ended `settle` before now. Ranges longer than
 //!   [`MAX_POINTS`] minutes are read in several requests (Prometheus refuses more than 11,000 points per series).
@@ -429,7 +431,7 @@ impl Default for PollOptions {
 pub enum Polled {
     /// Data was read; `minutes` samples were written (minutes where a query had no point are not written).
     Fresh { minutes: usize },
-    /// No whole minute has ended since the last data.
+    /// No whole minute has ended since the last data; the source answered a probe.
     UpToDate,
     /// The source failed; the SLO is now stale with this reason.
     Stale { reason: String },
@@ -486,21 +488,54 @@ pub fn poll(
 ) -> Result<Polled, SliError> {
     let id = slo.row.id;
     let Some((from, to)) = poll_range(slo.row.data_until.map(|t| t.and_utc()), now, options) else {
-        return Ok(Polled::UpToDate);
+        return probe(conn, slo, client, options, now);
     };
     match read_and_record(conn, slo, client, options, from, to) {
         Ok(minutes) => {
             slos::mark_stale(conn, id, None)?;
             Ok(Polled::Fresh { minutes })
         }
-        Err(Failure::Source(error)) => {
-            let reason = error.to_string();
-            // Stored to the millisecond, as every time is.
-            let since = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
-            slos::mark_stale(conn, id, Some((since.naive_utc(), &reason)))?;
-            Ok(Polled::Stale { reason })
-        }
+        Err(Failure::Source(error)) => mark_stale(conn, slo, &error, now),
         Err(Failure::Store(error)) => Err(error),
+    }
+}
+
+/// Marks an SLO stale because its source failed (the time of the first failure is kept).
+fn mark_stale(
+    conn: &mut DbConnection,
+    slo: &StoredSlo,
+    error: &PromError,
+    now: DateTime<Utc>,
+) -> Result<Polled, SliError> {
+    let reason = error.to_string();
+    // Stored to the millisecond, as every time is.
+    let since = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    slos::mark_stale(conn, slo.row.id, Some((since.naive_utc(), &reason)))?;
+    Ok(Polled::Stale { reason })
+}
+
+/// No whole minute has ended since the newest data: the source is still asked for one point (the newest minute's
+/// value, which is not written again), so that a Prometheus that stopped answering makes the SLO stale within one
+/// poll, and one that answers again clears the mark, however short the poll interval.
+fn probe(
+    conn: &mut DbConnection,
+    slo: &StoredSlo,
+    client: &dyn RangeQuery,
+    options: &PollOptions,
+    now: DateTime<Utc>,
+) -> Result<Polled, SliError> {
+    let Some(first) = queries(&slo.definition.indicator).into_iter().next() else { return Ok(Polled::UpToDate) };
+    let at = slo.row.data_until.map_or_else(|| minute_of(now), |until| until.and_utc());
+    let answer = url_of(first, options)
+        .and_then(|url| client.query_range(url, &substitute_window(&first.query, WINDOW), at, at));
+    match answer {
+        Ok(_) => {
+            if slo.row.stale_since.is_some() {
+                slos::mark_stale(conn, slo.row.id, None)?;
+            }
+            Ok(Polled::UpToDate)
+        }
+        Err(error) => mark_stale(conn, slo, &error, now),
     }
 }
 

@@ -433,10 +433,24 @@ fn failures_mark_stale_keep_the_data_end_and_recovery_fills_the_gap() {
     assert_eq!(stored[0], (t("2026-03-01T11:59:00Z"), 120, 120));
     assert!(stored[1..].iter().all(|(_, good, total)| (*good, *total) == (60, 60)), "{stored:?}");
 
-    // Nothing new within the same minute: nothing asked.
+    // Nothing new within the same minute: only the newest point is asked, to see that the source answers.
     fake.asked.borrow_mut().clear();
     assert_eq!(poll(&mut conn, &slo, &fake, &o, t("2026-03-01T12:10:40Z")).expect("polled"), Polled::UpToDate);
-    assert!(fake.asked.borrow().is_empty());
+    let asked: Vec<_> = fake.asked.borrow().iter().map(|a| (a.2, a.3)).collect();
+    assert_eq!(asked, [(t("2026-03-01T12:10:00Z"), t("2026-03-01T12:10:00Z"))]);
+    // The source stops answering within that minute: stale at once, the data's end unchanged; back: the mark goes.
+    fake.answer(|url, _, _, _| Err(PromError::Unreachable { url: url.to_owned(), reason: "refused".into() }));
+    let polled = poll(&mut conn, &slo, &fake, &o, t("2026-03-01T12:10:45Z")).expect("polled");
+    assert!(
+        matches!(polled, Polled::Stale { ref reason } if reason.starts_with("cannot reach Prometheus")),
+        "{polled:?}"
+    );
+    let slo = reload(&db, "availability");
+    assert_eq!(slo.row.stale_since.map(|s| s.and_utc()), Some(t("2026-03-01T12:10:45Z")));
+    assert_eq!(slo.row.data_until.map(|d| d.and_utc()), Some(t("2026-03-01T12:10:00Z")));
+    fake.answer(steady(1.0));
+    assert_eq!(poll(&mut conn, &slo, &fake, &o, t("2026-03-01T12:10:50Z")).expect("polled"), Polled::UpToDate);
+    assert_eq!(reload(&db, "availability").row.stale_since, None);
 }
 
 #[test]

@@ -4,6 +4,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use portolan::settings::{Overrides, Settings};
 
+/// jemalloc with its background threads rather than glibc's malloc: glibc keeps memory freed by the server's worker
+/// threads in per-thread arenas, so RSS under steady load rose by 116–165 MiB in minutes (docs/benchmarks.md, the
+/// soaks of 2026-11-24); jemalloc's background threads return freed pages after its decay time, without the user
+/// having to know about `MALLOC_ARENA_MAX`. Chosen over mimalloc by measuring both (same section).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Portolan, the internal developer portal: service catalog, golden paths and reliability scorecards.
 #[derive(Parser)]
 #[command(version, about)]

@@ -24,6 +24,8 @@ export LC_ALL=C
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/release/portolan}
+# The script works in a scratch folder: a relative path is taken from where it was started.
+[[ $BIN == /* ]] || BIN=$PWD/$BIN
 GENERATOR=$REPO/bench/generate_catalog.py
 DURATION=600
 SERVICES=2000

@@ -112,6 +112,25 @@ impl Drop for Instance {
 const TEAM: &str = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: platform\nspec:\n  type: team\n  \
                     children: []\n";
 
+/// A catalog folder under `dir` holding the team `platform`.
+fn team_catalog(dir: &Path) -> PathBuf {
+    let catalog = dir.join("catalog");
+    std::fs::create_dir_all(&catalog).expect("mkdir");
+    std::fs::write(catalog.join("team.yaml"), TEAM).expect("write");
+    catalog
+}
+
+/// Three portals on one database reading `catalog`, each ready.
+async fn start_three(dir: &Path, database_url: &str, catalog: &Path, client: &reqwest::Client) -> Vec<Instance> {
+    let mut instances: Vec<Instance> = (0..3)
+        .map(|n| Instance::start(dir, &format!("portolan-{n}"), database_url, &[catalog.to_path_buf()]))
+        .collect();
+    for instance in &mut instances {
+        instance.ready(client).await;
+    }
+    instances
+}
+
 fn component(name: &str, description: &str) -> String {
     format!(
         "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  description: {description}\n\
@@ -161,21 +180,14 @@ async fn three_processes_agree_and_an_ingest_outlives_the_process_killed_during_
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let catalog = dir.path().join("catalog");
-    std::fs::create_dir_all(&catalog).expect("mkdir");
-    std::fs::write(catalog.join("team.yaml"), TEAM).expect("write");
+    let catalog = team_catalog(dir.path());
     let services = 1500;
     let name = |i: usize| format!("svc-{i:04}");
     for i in 0..services {
         std::fs::write(catalog.join(format!("{}.yaml", name(i))), component(&name(i), "first")).expect("write");
     }
     let client = reqwest::Client::new();
-    let mut instances: Vec<Instance> = (0..3)
-        .map(|n| Instance::start(dir.path(), &format!("portolan-{n}"), &db.url, std::slice::from_ref(&catalog)))
-        .collect();
-    for instance in &mut instances {
-        instance.ready(&client).await;
-    }
+    let mut instances = start_three(dir.path(), &db.url, &catalog, &client).await;
     let all: Vec<&Instance> = instances.iter().collect();
     eventually(Duration::from_secs(60), "the first refresh", &all, || {
         (described(&db.store, "first") == services).then_some(())
@@ -255,9 +267,7 @@ async fn a_scaffold_task_outlives_the_process_killed_during_it() {
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let catalog = dir.path().join("catalog");
-    std::fs::create_dir_all(&catalog).expect("mkdir");
-    std::fs::write(catalog.join("team.yaml"), TEAM).expect("write");
+    let catalog = team_catalog(dir.path());
     support::write_template(
         &catalog.join("tiny"),
         "1.0.0",
@@ -265,12 +275,7 @@ async fn a_scaffold_task_outlives_the_process_killed_during_it() {
         "${{ values.description | dump }}",
     );
     let client = reqwest::Client::new();
-    let mut instances: Vec<Instance> = (0..3)
-        .map(|n| Instance::start(dir.path(), &format!("portolan-{n}"), &db.url, std::slice::from_ref(&catalog)))
-        .collect();
-    for instance in &mut instances {
-        instance.ready(&client).await;
-    }
+    let mut instances = start_three(dir.path(), &db.url, &catalog, &client).await;
     let all: Vec<&Instance> = instances.iter().collect();
     eventually(Duration::from_secs(60), "the template in the catalog", &all, || {
         let mut conn = db.store.conn().expect("conn");
@@ -357,9 +362,7 @@ async fn a_scaffold_task_outlives_the_process_killed_during_it() {
 #[actix_web::test]
 async fn a_job_cut_short_by_sigterm_resumes_when_the_portal_restarts() {
     let dir = tempfile::tempdir().expect("tmp");
-    let catalog = dir.path().join("catalog");
-    std::fs::create_dir_all(&catalog).expect("mkdir");
-    std::fs::write(catalog.join("team.yaml"), TEAM).expect("write");
+    let catalog = team_catalog(dir.path());
     std::fs::write(catalog.join("early.yaml"), component("early-service", "here from the start")).expect("write");
     // A descriptor that is a named pipe: reading it waits until someone writes it.
     let late = dir.path().join("late.yaml");

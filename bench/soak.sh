@@ -9,7 +9,7 @@
 #   - a refresh loop: every SOAK_REFRESH_EVERY seconds (default 20) rewrites 20 component files
 #     (generate_catalog.py --modify) and asks for a refresh (POST /api/v1/refresh);
 #   - a push loop: every second, an hour of minute samples POSTed to one of 20 SLOs (the events API);
-#   - the server's RSS, read every 5 seconds.
+#   - the server's RSS and the memory it has allocated (`portolan_memory_bytes` in /metrics), read every 5 seconds.
 # At the end it prints throughput and p50/p99 of the page load, the 5xx count, the refreshes and pushes done
 # (and any that failed), and RSS after the warm-up (the first tenth of the run, at least 30 s) and at the end. It exits
 # 1 on any 5xx (pages or pushes), on a failed refresh request, or when RSS grew by more than SOAK_RSS_GROWTH_MIB
@@ -119,11 +119,14 @@ export SOAK_PATHS="/catalog /catalog?kind=component&lifecycle=production /catalo
 /teams/$(info largest_team) /scorecards /api/v1/entities?kind=component&limit=20
 /api/v1/services/default/$SLO_SERVICE /api/v1/slos/default/$(info sample_slo) /healthz"
 
-# Samples RSS every 5 s: "seconds-since-start KiB".
+# Samples RSS every 5 s, and what the portal has allocated (jemalloc's figure from /metrics): "seconds-since-start
+# KiB KiB". RSS also counts SQLite's page caches, the allocator's free pages not yet returned, and the binary.
 STARTED=$(date +%s)
 (
     while kill -0 "$SERVER_PID" 2>/dev/null; do
-        printf '%d %s\n' $(($(date +%s) - STARTED)) "$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")"
+        printf '%d %s %s\n' $(($(date +%s) - STARTED)) "$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")" \
+            "$(curl -s -m 5 "http://$BIND/metrics" |
+                awk '$1 == "portolan_memory_bytes{state=\"allocated\"}" { printf "%d", $2 / 1024 }')"
         sleep 5
     done
 ) >"$WORK/rss.txt" 2>/dev/null &
@@ -187,6 +190,9 @@ read -r RSS_WARM RSS_END RSS_MAX < <(awk -v w="$WARM_AT" '
     $2 ~ /^[0-9]+$/ { if (warm == "" && $1 >= w) warm = $2; last = $2; if ($2 > max) max = $2 }
     END { if (warm == "") warm = last; printf "%d %d %d\n", warm / 1024, last / 1024, max / 1024 }' "$WORK/rss.txt")
 GROWTH=$((RSS_END - RSS_WARM))
+read -r HEAP_WARM HEAP_END HEAP_MAX < <(awk -v w="$WARM_AT" '
+    $3 ~ /^[0-9]+$/ { if (warm == "" && $1 >= w) warm = $3; last = $3; if ($3 > max) max = $3 }
+    END { if (warm == "") warm = last; printf "%d %d %d\n", warm / 1024, last / 1024, max / 1024 }' "$WORK/rss.txt")
 
 cat <<EOF
 
@@ -201,6 +207,7 @@ cat <<EOF
 | refreshes asked (20 files rewritten each) | $REFRESHES, $REFRESH_BAD not accepted |
 | SLI pushes (60 samples each) | $PUSHES, $PUSH_5XX 5xx, $PUSH_OTHER not 200 |
 | RSS after warm-up (${WARM_AT}s) / at the end / highest (MiB) | $RSS_WARM / $RSS_END / $RSS_MAX (bound: +$GROWTH_BOUND) |
+| allocated by the portal, same moments (MiB) | $HEAP_WARM / $HEAP_END / $HEAP_MAX |
 | load average at the end | $(cut -d' ' -f1-3 /proc/loadavg) |
 EOF
 

@@ -26,6 +26,7 @@ pub struct Metrics {
     job_last_finished: GaugeVec,
     job_failing: GaugeVec,
     scaffold_tasks_waiting: IntGauge,
+    memory: GaugeVec,
 }
 
 impl Metrics {
@@ -53,7 +54,14 @@ impl Metrics {
         let job_failing = job("job_failing", "1 when the background job's last run failed")?;
         let scaffold_tasks_waiting =
             IntGauge::new("scaffold_tasks_waiting", "Scaffolder tasks queued and not yet taken by a process")?;
-        for gauge in [&job_running, &job_attempts, &job_last_finished, &job_failing] {
+        let memory = GaugeVec::new(
+            Opts::new(
+                "memory_bytes",
+                "The allocator's figures: `allocated` by the portal, `resident` in physical memory, `retained` for reuse",
+            ),
+            &["state"],
+        )?;
+        for gauge in [&job_running, &job_attempts, &job_last_finished, &job_failing, &memory] {
             registry.register(Box::new(gauge.clone()))?;
         }
         registry.register(Box::new(scaffold_tasks_waiting.clone()))?;
@@ -74,6 +82,7 @@ impl Metrics {
             job_last_finished,
             job_failing,
             scaffold_tasks_waiting,
+            memory,
         })
     }
 
@@ -93,6 +102,7 @@ impl Metrics {
         let ms = store::stats::get(&mut conn, store::stats::LAST_REFRESH_MS)?.unwrap_or(0);
         self.last_refresh_seconds.set(ms as f64 / 1000.0);
         self.record_jobs(&store::jobs::all(&mut conn)?, store::now());
+        self.record_memory();
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
         Ok(String::from_utf8(out)?)
@@ -119,6 +129,25 @@ impl Metrics {
             }
         }
         self.scaffold_tasks_waiting.set(waiting);
+    }
+}
+
+impl Metrics {
+    /// jemalloc's own statistics (the binary's allocator), refreshed by advancing its epoch.
+    fn record_memory(&self) {
+        use tikv_jemalloc_ctl::{epoch, stats};
+        if epoch::advance().is_err() {
+            return;
+        }
+        for (state, read) in [
+            ("allocated", stats::allocated::read as fn() -> tikv_jemalloc_ctl::Result<usize>),
+            ("resident", stats::resident::read),
+            ("retained", stats::retained::read),
+        ] {
+            if let Ok(bytes) = read() {
+                self.memory.with_label_values(&[state]).set(bytes as f64);
+            }
+        }
     }
 }
 

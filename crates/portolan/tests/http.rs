@@ -133,6 +133,9 @@ async fn health_readiness_and_metrics() {
         "{metrics}"
     );
     assert!(metrics.contains("portolan_catalog_ingestion_errors 0"));
+    for state in ["allocated", "resident", "retained"] {
+        assert!(metrics.contains(&format!("portolan_memory_bytes{{state=\"{state}\"}}")), "{state}: {metrics}");
+    }
 }
 
 #[actix_web::test]

@@ -106,6 +106,12 @@ impl Default for PoolOptions {
     }
 }
 
+/// The page cache of each SQLite connection, in KiB. Every pooled connection keeps its own (eight by default) and
+/// the operating system caches the file for all of them, so it is small: at 64 MiB each, a portal serving 50,000
+/// services grew to 689 MiB, most of it copies of the same pages; at 8 MiB, 295 MiB, with the same page speed and
+/// the same full ingest time (docs/benchmarks.md).
+const SQLITE_CACHE_KIB: i64 = 8 * 1024;
+
 #[derive(Debug)]
 struct SessionSettings {
     statement_timeout_ms: u128,
@@ -116,7 +122,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings 
         let sql = match conn {
             DbConnection::Sqlite(_) => format!(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
+                 PRAGMA cache_size = -{SQLITE_CACHE_KIB}; PRAGMA temp_store = MEMORY; \
                  PRAGMA busy_timeout = {};",
                 self.statement_timeout_ms
             ),

@@ -165,8 +165,8 @@ struct Compiled {
 impl CatalogIndex {
     /// Reads every entity's list columns, every SLO's status and every template version from the database.
     pub fn build(conn: &mut DbConnection) -> StoreResult<CatalogIndex> {
-        let (generation, slo_statuses) = versions(conn)?;
-        CatalogIndex::build_at(conn, generation, slo_statuses)
+        let versions = stats::versions(conn)?;
+        CatalogIndex::build_at(conn, versions.generation, versions.slo_statuses)
     }
 
     /// [`CatalogIndex::build`] with the versions already read (before the data, so that a change made while
@@ -361,12 +361,6 @@ impl Drifts {
         let drift = GoldenPath::of(&golden_path::drift(template, version, known));
         (drift.status as u8, drift.behind)
     }
-}
-
-/// The catalog generation and the SLO-status fingerprint, in one query.
-fn versions(conn: &mut DbConnection) -> StoreResult<(i64, Option<i64>)> {
-    let found = stats::get_many(conn, &[stats::GENERATION, stats::SLO_STATUSES])?;
-    Ok((found.first().copied().flatten().unwrap_or(0), found.get(1).copied().flatten()))
 }
 
 impl CatalogIndex {
@@ -602,7 +596,13 @@ impl SharedIndex {
     /// again (sharing its catalog rows) when only their fingerprint changed. While one request rebuilds, others keep
     /// reading the previous index; only the very first build makes them wait.
     pub fn get(&self, conn: &mut DbConnection) -> StoreResult<Arc<CatalogIndex>> {
-        let (generation, slo_statuses) = versions(conn)?;
+        let versions = stats::versions(conn)?;
+        self.at(conn, &versions)
+    }
+
+    /// [`SharedIndex::get`] with the versions already read (by a page that checks other caches against them too).
+    pub fn at(&self, conn: &mut DbConnection, versions: &stats::Versions) -> StoreResult<Arc<CatalogIndex>> {
+        let (generation, slo_statuses) = (versions.generation, versions.slo_statuses);
         let current = |index: &CatalogIndex| index.generation >= generation && index.slo_statuses == slo_statuses;
         let existing = self.current.read().map(|guard| guard.clone()).unwrap_or_default();
         if let Some(index) = &existing

@@ -12,6 +12,7 @@ pub mod refresh;
 pub mod routes;
 pub mod scaffold_jobs;
 pub mod scoreboard;
+pub mod service_parts;
 pub mod settings;
 pub mod slo_commands;
 pub mod slo_jobs;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub index: catalog::index::SharedIndex,
     /// The scorecards rolled up over the team tree; rebuilt when their stored results or the catalog change.
     pub scoreboard: scoreboard::Scoreboard,
+    /// The golden-path and maturity cards of the services viewed most recently.
+    pub services: service_parts::RememberedServices,
     /// Sign-in, rate limits and who the admins are.
     pub auth: auth::AuthState,
     /// This process as a doer of background work (the job table's holder).
@@ -93,6 +96,7 @@ impl Application {
             scaffold_now: Arc::new(Notify::new()),
             index: catalog::index::SharedIndex::default(),
             scoreboard: scoreboard::Scoreboard::default(),
+            services: service_parts::RememberedServices::default(),
             auth,
             worker: jobs::Worker::new(Duration::from_secs(settings.job_lease_secs)),
             settings,

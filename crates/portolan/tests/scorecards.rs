@@ -696,6 +696,59 @@ async fn the_service_page_shows_its_level_and_every_rule_escaped() {
     }
 }
 
+/// The service page remembers its maturity cards per process; a new result, and an evaluation that changed nothing
+/// but its time, show on the next view.
+#[actix_web::test]
+async fn the_service_page_follows_new_results_and_new_evaluations() {
+    for db in TestDb::all() {
+        let backend = db.backend_name();
+        let app = TestApp::spawn(db).await;
+        store_scorecards(&app).await;
+        let page = "/catalog/default/component/payments-service";
+        let header = format!("section.maturity article[data-scorecard={READINESS}] header");
+        let seen = |doc: &scraper::Html| {
+            let level = select(doc, &format!("{header} .level")).first().map(text).unwrap_or_default();
+            let muted = select(doc, &format!("{header} .muted")).first().map(text).unwrap_or_default();
+            (level, muted)
+        };
+        let (level, _) = seen(&app.html(page).await);
+        assert_eq!(level, "Bronze", "{backend}");
+
+        let write = |level: i32, at: NaiveDateTime| {
+            let store = app.db.store.clone();
+            let mut row = result(
+                READINESS,
+                &component("payments-service"),
+                &group("checkout-team"),
+                level,
+                &readiness_rules(true, None, None),
+                Some(0.5),
+            );
+            row.evaluated_at = at;
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let mut conn = store.conn().expect("connection");
+                    maturity::sync_results(&mut conn, READINESS, &[row], at).expect("results")
+                })
+                .await
+                .expect("join")
+            }
+        };
+        let first = days_ago(0) + Duration::minutes(61);
+        write(1, first).await;
+        let (level, muted) = seen(&app.html(page).await);
+        assert_eq!(level, "Silver", "{backend}: the new result");
+        assert!(muted.ends_with(&first.format("evaluated %Y-%m-%d 01:01 UTC").to_string()), "{backend}: {muted}");
+
+        // The same result evaluated again: only its time moves.
+        let again = first + Duration::minutes(5);
+        write(1, again).await;
+        let (level, muted) = seen(&app.html(page).await);
+        assert_eq!(level, "Silver", "{backend}");
+        assert!(muted.ends_with(&again.format("evaluated %Y-%m-%d 01:06 UTC").to_string()), "{backend}: {muted}");
+    }
+}
+
 #[actix_web::test]
 async fn the_team_page_shows_levels_failing_rules_slos_and_drift() {
     for db in TestDb::all() {

@@ -168,10 +168,12 @@ pub fn sync_results(
     for chunk in changes.chunks(1000) {
         with_backend!(&mut *conn, |c| diesel::insert_into(scorecard_level_changes::table).values(chunk).execute(c))?;
     }
-    // Pages built from the results rebuild only when a result changed, not for a new `evaluated_at` alone.
+    // The rollups rebuild only when a result changed, not for a new `evaluated_at` alone; one entity's results
+    // are shown with it.
     if !written.is_empty() || !gone.is_empty() || !changes.is_empty() {
         crate::stats::increment(conn, crate::stats::SCORECARDS)?;
     }
+    crate::stats::increment(conn, crate::stats::SCORECARD_RESULTS)?;
     Ok(changes.len())
 }
 

@@ -17,6 +17,27 @@ pub const SLO_STATUSES: &str = "slo_statuses";
 /// Bumped by every write of scorecard definitions, results or snapshots (`crate::maturity`): the scorecard pages keep
 /// their rollups until it moves.
 pub const SCORECARDS: &str = "scorecards";
+/// Bumped by every write of scorecard results, including an evaluation that changed nothing but their
+/// `evaluated_at` (which [`SCORECARDS`] leaves alone so that the rollups are not rebuilt for it): what shows one
+/// entity's results follows it.
+pub const SCORECARD_RESULTS: &str = "scorecard_results";
+
+/// The stats that caches of stored data are checked against, read together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Versions {
+    /// [`GENERATION`], 0 before the first ingest.
+    pub generation: i64,
+    pub slo_statuses: Option<i64>,
+    pub scorecards: Option<i64>,
+    pub scorecard_results: Option<i64>,
+}
+
+/// [`Versions`] in one query.
+pub fn versions(conn: &mut DbConnection) -> QueryResult<Versions> {
+    let found = get_many(conn, &[GENERATION, SLO_STATUSES, SCORECARDS, SCORECARD_RESULTS])?;
+    let at = |i: usize| found.get(i).copied().flatten();
+    Ok(Versions { generation: at(0).unwrap_or(0), slo_statuses: at(1), scorecards: at(2), scorecard_results: at(3) })
+}
 
 pub fn set(conn: &mut DbConnection, name: &str, value: i64) -> QueryResult<()> {
     let at = now();

@@ -1,5 +1,7 @@
 //! `/catalog` and `/catalog/{namespace}/{kind}/{name}`.
 
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, get, web};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -11,6 +13,7 @@ use super::slos::{self, SloCard};
 use crate::AppState;
 use crate::auth::Chrome;
 use crate::errors::AppError;
+use crate::service_parts::ServiceParts;
 
 pub struct FacetLink {
     pub label: String,
@@ -117,12 +120,10 @@ pub struct RelationSection {
 
 /// The service overview cards.
 pub struct ServiceCards {
-    /// Its golden-path template and drift, when it names one.
-    pub golden_path: Option<scaffolding::golden_path::Status>,
+    /// Its golden-path and maturity cards.
+    pub parts: Arc<ServiceParts>,
     /// The Component's SLOs evaluated now, with their error budgets.
     pub slos: Vec<SloCard>,
-    /// Its level on each scorecard that applies, with every rule's result.
-    pub maturity: Vec<super::scorecards::MaturityCard>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -172,7 +173,8 @@ pub async fn entity(
     let (namespace, kind, name) = path.into_inner();
     blocking(move || {
         let mut conn = state.store.conn()?;
-        let index = state.index.get(&mut conn)?;
+        let versions = store::stats::versions(&mut conn).map_err(store::StoreError::from)?;
+        let index = state.index.at(&mut conn, &versions)?;
         let d = index
             .detail(&mut conn, &kind, &namespace, &name)?
             .ok_or_else(|| AppError::not_found(format!("no entity {kind}:{namespace}/{name} in the catalog")))?;
@@ -180,9 +182,8 @@ pub async fn entity(
         let is_service = d.row.kind == "Component";
         let service = if is_service {
             Some(ServiceCards {
-                golden_path: golden_path_status(&mut conn, &d)?,
+                parts: state.services.get(&mut conn, &versions, &d)?,
                 slos: slos::cards(&mut conn, &d.row.namespace, &d.row.name, chrono::Utc::now())?,
-                maturity: super::scorecards::maturity_cards(&mut conn, &d.row.entity_ref)?,
             })
         } else {
             None

@@ -3,11 +3,11 @@
 mod api;
 mod audit_log;
 mod auth;
-mod catalog;
+pub(crate) mod catalog;
 mod golden_path;
 mod ops;
 mod scaffold;
-mod scorecards;
+pub(crate) mod scorecards;
 mod scorecards_api;
 mod sli_events;
 mod slos;

@@ -2,6 +2,7 @@
 //! paging; one entity with its relations, problems and graph; a team with its subtree.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -685,7 +686,7 @@ pub fn source_of(
 /// A Group with its place in the tree, its people, and what it and its sub-teams own.
 #[derive(Debug, Clone)]
 pub struct TeamView {
-    pub group: EntityDetail,
+    pub group: Arc<EntityDetail>,
     pub parent: Option<RelatedEntity>,
     pub children: Vec<RelatedEntity>,
     pub members: Vec<RelatedEntity>,
@@ -725,7 +726,7 @@ pub fn team(
     namespace: &str,
     name: &str,
 ) -> store::StoreResult<Option<TeamView>> {
-    let Some(group) = entity_detail(conn, "group", namespace, name)? else {
+    let Some(group) = index.detail(conn, "group", namespace, name)? else {
         return Ok(None);
     };
     let related = |relation: &str| -> Vec<RelatedEntity> {

@@ -110,7 +110,7 @@ impl Default for PoolOptions {
 /// the operating system caches the file for all of them, so it is small: at 64 MiB each, a portal serving 50,000
 /// services grew to 689 MiB, most of it copies of the same pages; at 8 MiB, 295 MiB, with the same page speed and
 /// the same full ingest time (docs/benchmarks.md).
-const SQLITE_CACHE_KIB: i64 = 8 * 1024;
+pub const SQLITE_CACHE_KIB: i64 = 8 * 1024;
 
 #[derive(Debug)]
 struct SessionSettings {

@@ -678,8 +678,9 @@ pub fn ingest(
     progress.writing(changed.len());
     for (n, batch) in changed.chunks(options.batch_size.max(1)).enumerate() {
         store.transaction::<_, IngestError>(|conn| write_batch(conn, batch, &roots, options, &mut report))?;
-        // Keep the planner's statistics in step with a table that grows from empty (powers of two: 1, 2, 4, … batches).
-        if (n + 1).is_power_of_two() {
+        // Keep the planner's statistics in step with tables that grow from empty (after 1, 2, 4 and 8 batches): by
+        // then it plans index lookups, and more rows only confirm them (analyzing large tables costs seconds).
+        if (n + 1).is_power_of_two() && n < 8 {
             store::analyze(&mut *store.conn()?)?;
         }
         for _ in batch {
@@ -892,7 +893,8 @@ fn keep_foreign_documents(conn: &mut DbConnection, p: &Prepared<'_>, source_id: 
     for format in &formats {
         sources::save_document(conn, source_id, format, text)?;
     }
-    let dropped = sources::drop_documents(conn, source_id, &formats)?;
+    // A file read for the first time has nothing stored to drop.
+    let dropped = if p.file.known { sources::drop_documents(conn, source_id, &formats)? } else { 0 };
     Ok(usize::from(!p.parsed.foreign.is_empty() || dropped > 0))
 }
 

@@ -117,7 +117,11 @@ fn broken_files_keep_last_good_entities_and_vanished_files_remove_theirs() {
         let svc = write(
             dir.path(),
             "svc/checkout.yaml",
-            &format!("{}---\n{}", component("checkout", "payments"), component("cart", "payments")),
+            &format!(
+                "{}---\n{}",
+                component("checkout", "payments"),
+                component("cart", "payments").replace("  name: cart\n", "  name: cart\n  tags: [web]\n")
+            ),
         );
         let first = run(&db, &[dir.path().to_path_buf()]);
         assert_eq!(first.added, 3, "{:?}", messages(&first));
@@ -148,17 +152,29 @@ fn broken_files_keep_last_good_entities_and_vanished_files_remove_theirs() {
         assert_eq!(cart.owner_ref.as_deref(), Some("group:default/payments"));
         drop(conn);
 
-        // Fixed again, without cart: cart goes.
+        // Fixed again, without cart: cart goes, with the relations it stated (both directions).
+        let relations_from = |entity: &str| {
+            let mut conn = db.store.conn().expect("conn");
+            let relations = entities::relations_from(&mut conn, entity).expect("relations");
+            relations.into_iter().map(|r| format!("{} {}", r.relation_type, r.target_ref)).collect::<Vec<_>>()
+        };
+        assert_eq!(relations_from("component:default/cart"), ["ownedBy group:default/payments"]);
         fs::write(&svc, component("checkout", "platform")).expect("write");
         let fixed = run(&db, &[dir.path().to_path_buf()]);
         assert_eq!((fixed.removed, fixed.error_count()), (1, 0), "{:?}", messages(&fixed));
+        assert!(relations_from("component:default/cart").is_empty(), "{}", db.backend_name());
+        let tags = entities::all_tags(&mut db.store.conn().expect("conn")).expect("tags");
+        assert!(tags.is_empty(), "{}: cart's tag went with it: {tags:?}", db.backend_name());
+        assert!(relations_from("group:default/payments").iter().all(|r| !r.ends_with("/cart")));
 
-        // The file disappears: what it alone produced goes with it.
+        // The file disappears: what it alone produced goes with it, relations too.
         fs::remove_file(&svc).expect("rm");
         let gone = run(&db, &[dir.path().to_path_buf()]);
         assert_eq!(gone.removed, 1);
         assert_eq!(kinds(&db).get("Component"), None);
         assert_eq!(kinds(&db).get("Group"), Some(&1));
+        assert!(relations_from("component:default/checkout").is_empty(), "{}", db.backend_name());
+        assert!(relations_from("group:default/platform").is_empty(), "{}", db.backend_name());
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::schema::{entities, entity_tags, relations};
-use crate::{DbConnection, with_backend};
+use crate::{DbConnection, insert_all, with_backend};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = entities)]
@@ -176,9 +176,7 @@ fn write_children(conn: &mut DbConnection, entities: &[(i64, &EntityWrite)]) -> 
         .iter()
         .flat_map(|(id, w)| w.tags.iter().map(move |tag| (entity_tags::entity_id.eq(*id), entity_tags::tag.eq(tag))))
         .collect();
-    for chunk in tags.chunks(1000) {
-        with_backend!(&mut *conn, |c| diesel::insert_into(entity_tags::table).values(chunk).execute(c))?;
-    }
+    insert_all!(&mut *conn, entity_tags::table, &tags, 1000)?;
     let relations: Vec<_> = entities
         .iter()
         .flat_map(|(id, w)| {
@@ -192,10 +190,7 @@ fn write_children(conn: &mut DbConnection, entities: &[(i64, &EntityWrite)]) -> 
             })
         })
         .collect();
-    for chunk in relations.chunks(500) {
-        with_backend!(&mut *conn, |c| diesel::insert_into(relations::table).values(chunk).execute(c))?;
-    }
-    Ok(())
+    insert_all!(conn, relations::table, &relations, 500)
 }
 
 pub fn delete(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<usize> {

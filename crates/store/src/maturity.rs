@@ -1,11 +1,13 @@
 //! Scorecard results: the definitions as last read, every entity's latest result, daily snapshots rolled up per
 //! owner and level, and every level change. The evaluation itself is `scorecard::maturity`'s; this is storage.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::schema::{scorecard_level_changes, scorecard_results, scorecard_snapshots, scorecards};
-use crate::{DbConnection, with_backend};
+use crate::{DbConnection, insert_all, with_backend};
 
 /// A level stored for "no level reached".
 pub const NO_LEVEL: i32 = -1;
@@ -49,7 +51,7 @@ pub fn scorecard(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Scor
 
 /// One entity's latest result against one scorecard.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = scorecard_results)]
+#[diesel(table_name = scorecard_results, treat_none_as_default_value = false)]
 pub struct ResultRow {
     pub scorecard: String,
     pub entity_ref: String,
@@ -73,7 +75,7 @@ pub fn replace_results(
     rows: &[ResultRow],
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let before: std::collections::HashMap<String, i32> = scorecard_results::table
+    let before: HashMap<String, i32> = scorecard_results::table
         .filter(scorecard_results::scorecard.eq(scorecard))
         .select((scorecard_results::entity_ref, scorecard_results::level))
         .load::<(String, i32)>(conn)?
@@ -93,12 +95,8 @@ pub fn replace_results(
         })
         .collect();
     diesel::delete(scorecard_results::table.filter(scorecard_results::scorecard.eq(scorecard))).execute(conn)?;
-    for chunk in rows.chunks(1000) {
-        with_backend!(&mut *conn, |c| diesel::insert_into(scorecard_results::table).values(chunk).execute(c))?;
-    }
-    for chunk in changes.chunks(1000) {
-        with_backend!(&mut *conn, |c| diesel::insert_into(scorecard_level_changes::table).values(chunk).execute(c))?;
-    }
+    insert_all!(&mut *conn, scorecard_results::table, rows, 1000)?;
+    insert_all!(&mut *conn, scorecard_level_changes::table, &changes, 1000)?;
     crate::stats::increment(conn, crate::stats::SCORECARDS)?;
     Ok(changes.len())
 }
@@ -113,14 +111,8 @@ pub fn sync_results(
     rows: &[ResultRow],
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    use std::collections::{HashMap, HashSet};
-    let stored: HashMap<String, ResultRow> = scorecard_results::table
-        .filter(scorecard_results::scorecard.eq(scorecard))
-        .select(ResultRow::as_select())
-        .load::<ResultRow>(conn)?
-        .into_iter()
-        .map(|row| (row.entity_ref.clone(), row))
-        .collect();
+    use std::collections::HashSet;
+    let stored = stored_fingerprints(conn, scorecard)?;
     let given: HashSet<&str> = rows.iter().map(|row| row.entity_ref.as_str()).collect();
     let gone: Vec<&str> = stored.keys().map(String::as_str).filter(|entity| !given.contains(entity)).collect();
     let mut rewritten: Vec<&str> = Vec::new();
@@ -128,22 +120,16 @@ pub fn sync_results(
     let mut changes = Vec::new();
     for row in rows {
         let before = stored.get(&row.entity_ref);
-        if before.map(|b| b.level) != Some(row.level) {
+        if before.map(|(level, _)| *level) != Some(row.level) {
             changes.push((
                 scorecard_level_changes::scorecard.eq(scorecard),
                 scorecard_level_changes::entity_ref.eq(&row.entity_ref),
-                scorecard_level_changes::from_level.eq(before.map(|b| b.level)),
+                scorecard_level_changes::from_level.eq(before.map(|(level, _)| *level)),
                 scorecard_level_changes::to_level.eq(row.level),
                 scorecard_level_changes::at.eq(at),
             ));
         }
-        let same = before.is_some_and(|b| {
-            b.owner_ref == row.owner_ref
-                && b.level == row.level
-                && b.rules == row.rules
-                && b.failing == row.failing
-                && b.budget_remaining == row.budget_remaining
-        });
+        let same = before.is_some_and(|(_, fingerprint)| *fingerprint == result_fingerprint(row));
         if !same {
             if before.is_some() {
                 rewritten.push(&row.entity_ref);
@@ -159,15 +145,16 @@ pub fn sync_results(
         )
         .execute(conn)?;
     }
-    for chunk in written.chunks(1000) {
-        with_backend!(&mut *conn, |c| diesel::insert_into(scorecard_results::table).values(chunk).execute(c))?;
-    }
-    diesel::update(scorecard_results::table.filter(scorecard_results::scorecard.eq(scorecard)))
-        .set(scorecard_results::evaluated_at.eq(at))
-        .execute(conn)?;
-    for chunk in changes.chunks(1000) {
-        with_backend!(&mut *conn, |c| diesel::insert_into(scorecard_level_changes::table).values(chunk).execute(c))?;
-    }
+    insert_all!(&mut *conn, scorecard_results::table, &written, 1000)?;
+    // The rows just written carry `at` already.
+    diesel::update(
+        scorecard_results::table
+            .filter(scorecard_results::scorecard.eq(scorecard))
+            .filter(scorecard_results::evaluated_at.ne(at)),
+    )
+    .set(scorecard_results::evaluated_at.eq(at))
+    .execute(conn)?;
+    insert_all!(&mut *conn, scorecard_level_changes::table, &changes, 1000)?;
     // The rollups rebuild only when a result changed, not for a new `evaluated_at` alone; one entity's results
     // are shown with it.
     if !written.is_empty() || !gone.is_empty() || !changes.is_empty() {
@@ -175,6 +162,42 @@ pub fn sync_results(
     }
     crate::stats::increment(conn, crate::stats::SCORECARD_RESULTS)?;
     Ok(changes.len())
+}
+
+/// What a result is compared by: a hash of everything [`sync_results`] rewrites a row for (not `evaluated_at`).
+fn result_fingerprint(row: &ResultRow) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (&row.owner_ref, row.level, &row.rules, row.failing, row.budget_remaining.map(f64::to_bits)).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// `entity_ref → (level, fingerprint)` of every stored result of one scorecard, read a page at a time: the rules of a
+/// scorecard's results (tens of MB at 50,000 services) are never all in memory at once.
+fn stored_fingerprints(conn: &mut DbConnection, scorecard: &str) -> QueryResult<HashMap<String, (i32, u64)>> {
+    const PAGE: i64 = 2_000;
+    let mut stored = HashMap::new();
+    let mut after = String::new();
+    loop {
+        let page: Vec<ResultRow> = scorecard_results::table
+            .filter(scorecard_results::scorecard.eq(scorecard))
+            .filter(scorecard_results::entity_ref.gt(&after))
+            .order(scorecard_results::entity_ref)
+            .limit(PAGE)
+            .select(ResultRow::as_select())
+            .load(conn)?;
+        let Some(last) = page.last() else { break };
+        after.clone_from(&last.entity_ref);
+        let full = page.len() == PAGE as usize;
+        for row in page {
+            let fingerprint = result_fingerprint(&row);
+            stored.insert(row.entity_ref, (row.level, fingerprint));
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(stored)
 }
 
 /// Every result of one scorecard.
@@ -490,6 +513,29 @@ mod tests {
             assert!(stored.iter().all(|r| r.evaluated_at == even_later), "{name}: unchanged rows too");
             let changes = level_changes_of_entity(&mut conn, "component:default/y", 10).expect("changes");
             assert_eq!(changes.len(), 1, "{name}: y's level never moved");
+        }
+    }
+
+    #[test]
+    fn sync_compares_stored_results_beyond_the_first_page() {
+        for db in TestDb::all() {
+            let name = db.backend_name();
+            let mut conn = db.store.conn().expect("conn");
+            let now = crate::now();
+            let first: Vec<ResultRow> =
+                (0..2_500).map(|i| result(&format!("component:default/svc-{i:04}"), 1, now)).collect();
+            assert_eq!(sync_results(&mut conn, "readiness", &first, now), Ok(2_500), "{name}");
+            // In the second page (by reference): one result's budget moves, one entity goes.
+            let later = now + Duration::minutes(5);
+            let mut second: Vec<ResultRow> = first
+                .iter()
+                .filter(|r| r.entity_ref != "component:default/svc-2400")
+                .map(|r| ResultRow { evaluated_at: later, ..r.clone() })
+                .collect();
+            second[2_300].budget_remaining = Some(0.25);
+            assert_eq!(sync_results(&mut conn, "readiness", &second, later), Ok(0), "{name}: no level moved");
+            let stored = results_of(&mut conn, "readiness").expect("results");
+            assert_eq!(stored, second, "{name}: the budget rewritten, svc-2400 gone, the rest as they were");
         }
     }
 

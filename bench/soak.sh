@@ -186,13 +186,15 @@ PUSHES=$(wc -l <"$WORK/push.txt")
 PUSH_5XX=$(grep -c '^5' "$WORK/push.txt" || true)
 PUSH_OTHER=$(grep -cv '^200$' "$WORK/push.txt" || true)
 WARM_AT=$((DURATION / 10 > 30 ? DURATION / 10 : 30))
-read -r RSS_WARM RSS_END RSS_MAX < <(awk -v w="$WARM_AT" '
-    $2 ~ /^[0-9]+$/ { if (warm == "" && $1 >= w) warm = $2; last = $2; if ($2 > max) max = $2 }
-    END { if (warm == "") warm = last; printf "%d %d %d\n", warm / 1024, last / 1024, max / 1024 }' "$WORK/rss.txt")
+# One column of the memory samples (2: RSS, 3: allocated) as "after-warm-up end highest", in MiB.
+memory_figures() {
+    awk -v w="$WARM_AT" -v c="$1" '
+        $c ~ /^[0-9]+$/ { if (warm == "" && $1 >= w) warm = $c; last = $c; if ($c > max) max = $c }
+        END { if (warm == "") warm = last; printf "%d %d %d\n", warm / 1024, last / 1024, max / 1024 }' "$WORK/rss.txt"
+}
+read -r RSS_WARM RSS_END RSS_MAX < <(memory_figures 2)
 GROWTH=$((RSS_END - RSS_WARM))
-read -r HEAP_WARM HEAP_END HEAP_MAX < <(awk -v w="$WARM_AT" '
-    $3 ~ /^[0-9]+$/ { if (warm == "" && $1 >= w) warm = $3; last = $3; if ($3 > max) max = $3 }
-    END { if (warm == "") warm = last; printf "%d %d %d\n", warm / 1024, last / 1024, max / 1024 }' "$WORK/rss.txt")
+read -r HEAP_WARM HEAP_END HEAP_MAX < <(memory_figures 3)
 
 cat <<EOF
 
